@@ -1,0 +1,221 @@
+"""One instance inside one operation: load it, run it, and save it with its inbox and timer projections.
+
+The projection keeps ``human_task`` (READY user/manual tasks) and ``timer`` (WAITING timer events) in step with
+the workflow on every save, so the inbox and the scheduler never read the workflow JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from engine import audit, specs
+from engine.dialects import ASSIGNEE, CANDIDATE_GROUPS, PRIORITY
+from engine.durations import DurationError, parse_duration
+from engine.models import HumanTask, HumanTaskGroup, ProcessInstance, Timer
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = ("ready", "claimed")
+
+
+class JornadaScriptEngine(PythonScriptEngine):
+    """The script engine of one execution; ``call_handler`` dispatches service-task topics."""
+
+    call_handler: Callable[[Task, str, Mapping[str, str]], Mapping[str, Any] | None] | None = None
+
+
+@dataclass
+class Execution:
+    """A loaded instance plus the context of the operation running it."""
+
+    session: Session
+    instance: ProcessInstance
+    workflow: BpmnWorkflow
+    actor: str
+    now: datetime
+    audit_events: list[str] = field(default_factory=list)
+
+    # -- running -------------------------------------------------------------------------------------------
+    def advance(self) -> None:
+        """Run engine steps until only humans, timers or messages can move the instance; record incidents."""
+        try:
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps()
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps()
+        except Exception as exc:  # scripts, expressions and handlers: any failure is an incident, not a crash
+            self.instance.status = "incident"
+            self.instance.incident = describe_failure(self.workflow, exc)
+            log.warning("instance %s incident: %s", self.instance.id, self.instance.incident)
+            self.record("incident_raised", {"message": self.instance.incident})
+
+    def record(self, action: str, payload: dict[str, Any], task_id: str | None = None) -> None:
+        audit.append(
+            self.session,
+            at=self.now,
+            actor=self.actor,
+            action=action,
+            payload=payload,
+            process_id=self.instance.process_id,
+            instance_id=self.instance.id,
+            task_id=task_id,
+            customer_id=self.instance.customer_id,
+        )
+        self.audit_events.append(action)
+
+    # -- saving --------------------------------------------------------------------------------------------
+    def save(self) -> None:
+        workflow, instance = self.workflow, self.instance
+        was_final = instance.status in ("completed", "cancelled")
+        error_tasks = workflow.get_tasks(state=TaskState.ERROR)
+        if instance.status == "cancelled":
+            pass
+        elif workflow.is_completed():
+            instance.status = "completed"
+        elif error_tasks:
+            instance.status = "incident"
+            if not instance.incident:
+                instance.incident = f"task {error_tasks[0].task_spec.bpmn_id} is in error"
+        else:
+            instance.incident = None
+            ready = workflow.get_tasks(state=TaskState.READY | TaskState.STARTED)
+            instance.status = "running" if ready else "waiting"
+        if instance.status in ("completed", "cancelled") and instance.ended_at is None:
+            instance.ended_at = self.now
+            if not was_final:
+                self.record(f"instance_{instance.status}", {"data": workflow.data if workflow.data else {}})
+        instance.state_json = specs.dump(workflow)
+        instance.serializer_version = specs.SERIALIZER_VERSION
+        self.session.flush()
+        self._project_human_tasks()
+        self._project_timers()
+
+    def _project_human_tasks(self) -> None:
+        ready: dict[str, Task] = {}
+        if self.instance.status not in ("completed", "cancelled"):
+            for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+                ready[str(task.id)] = task
+        rows = self.session.execute(
+            select(HumanTask).where(HumanTask.instance_id == self.instance.id, HumanTask.state.in_(OPEN_STATES))
+        ).scalars()
+        for row in rows:
+            if row.task_id in ready:
+                del ready[row.task_id]
+            else:
+                row.state = "cancelled"
+                row.completed_at = self.now
+        for task_id, task in ready.items():
+            self._add_human_task(task_id, task)
+        self.session.flush()
+
+    def _add_human_task(self, task_id: str, task: Task) -> None:
+        spec = task.task_spec
+        ext: Mapping[str, str] = getattr(spec, "extensions", None) or {}
+        groups = [g.strip() for g in (ext.get(CANDIDATE_GROUPS) or spec.lane or "").split(",") if g.strip()]
+        due, warn, stuck = sla_moments(ext, self.now)
+        try:
+            priority = int(ext.get(PRIORITY) or 50)
+        except ValueError:
+            priority = 50
+        assignee = ext.get(ASSIGNEE) or None
+        row = HumanTask(
+            instance_id=self.instance.id,
+            task_id=task_id,
+            element_id=spec.bpmn_id or spec.name,
+            name=spec.bpmn_name or spec.bpmn_id or spec.name,
+            process_id=task.workflow.spec.name,
+            customer_id=self.instance.customer_id,
+            candidate_groups=",".join(groups),
+            assignee=assignee,
+            priority=priority,
+            state="claimed" if assignee else "ready",
+            created_at=self.now,
+            claimed_at=self.now if assignee else None,
+            due_at=due,
+            warn_at=warn,
+            stuck_at=stuck,
+        )
+        self.session.add(row)
+        self.session.flush()
+        for group in groups:
+            self.session.add(HumanTaskGroup(human_task_id=row.id, group_name=group))
+
+    def _project_timers(self) -> None:
+        self.session.execute(delete(Timer).where(Timer.instance_id == self.instance.id))
+        if self.instance.status in ("completed", "cancelled"):
+            return
+        for task, due in due_timers(self.workflow):
+            self.session.add(
+                Timer(
+                    instance_id=self.instance.id,
+                    task_id=str(task.id),
+                    element_id=task.task_spec.bpmn_id or "",
+                    due_at=due,
+                )
+            )
+        self.session.flush()
+
+    # -- lookups -------------------------------------------------------------------------------------------
+    def task(self, task_id: str) -> Task | None:
+        found: Task | None = self.workflow.get_task_from_id(UUID(task_id))
+        return found
+
+
+def sla_moments(ext: Mapping[str, str], start: datetime) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """(due, warn, stuck) from the sla_* extension properties; due defaults to stuck."""
+
+    def moment(key: str) -> datetime | None:
+        text = ext.get(key)
+        if not text:
+            return None
+        try:
+            return start + parse_duration(text, start)
+        except DurationError:
+            return None
+
+    warn, stuck = moment("sla_warn"), moment("sla_stuck")
+    return moment("sla_due") or stuck, warn, stuck
+
+
+def due_timers(workflow: BpmnWorkflow) -> list[tuple[Task, datetime]]:
+    found = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            value = task.internal_data.get("event_value")
+            if value is None:
+                continue
+            text = value["next"] if isinstance(value, dict) else value
+            found.append((task, datetime.fromisoformat(text)))
+    return found
+
+
+def describe_failure(workflow: BpmnWorkflow, exc: Exception) -> str:
+    """A one-paragraph reason: which element failed and why."""
+    failed = workflow.get_tasks(state=TaskState.ERROR)
+    where = ""
+    if failed:
+        spec = failed[0].task_spec
+        where = f"{spec.bpmn_id} ({spec.bpmn_name or spec.__class__.__name__}) in {failed[0].workflow.spec.name}: "
+    message = str(exc).strip().rstrip(".").strip()
+    if hasattr(exc, "error_line") and getattr(exc, "line_number", None):
+        message += f" (line {exc.line_number}: {str(exc.error_line).strip()})"
+    return where + (message or exc.__class__.__name__)
+
+
+def instance_payload(instance: ProcessInstance) -> dict[str, Any]:
+    return {"status": instance.status, "called_definitions": json.loads(instance.called_definitions or "[]")}

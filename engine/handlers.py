@@ -1,0 +1,81 @@
+"""Service-task handlers: the registry the engine dispatches ``camunda:topic`` values to.
+
+Handlers are plain functions registered explicitly (see ``processes/__init__.py``). A handler gets a
+``HandlerContext`` and returns a mapping merged into the task data. It runs inside the operation's transaction,
+in a savepoint: if it raises, its database writes are undone and the instance goes to ``incident``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+
+class Mailer(Protocol):
+    def queue_mail(self, recipient: str, subject: str, body: str) -> int:
+        """Queue a mail in the outbox (same transaction); returns the outbox id."""
+        ...
+
+
+@dataclass
+class HandlerContext:
+    session: Session
+    now: datetime
+    actor: str
+    instance_id: str
+    process_id: str
+    customer_id: str | None
+    element_id: str
+    data: Mapping[str, Any]
+    properties: Mapping[str, str]
+    config: Mapping[str, Any]
+    mailer: Mailer
+    audit: Callable[[str, dict[str, Any]], None] = field(repr=False)
+
+    def require(self, key: str) -> Any:
+        """A task-data value the handler cannot do without."""
+        if key not in self.data or self.data[key] in (None, ""):
+            raise HandlerError(f"{self.element_id}: task data has no {key!r}")
+        return self.data[key]
+
+
+Handler = Callable[[HandlerContext], Mapping[str, Any] | None]
+
+
+class HandlerError(Exception):
+    """A handler could not do its work; the message is shown on the incident."""
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, topic: str, handler: Handler) -> None:
+        if topic in self._handlers:
+            raise ValueError(f"handler for topic {topic!r} is already registered")
+        self._handlers[topic] = handler
+
+    def handler(self, topic: str) -> Callable[[Handler], Handler]:
+        """Decorator form of ``register``."""
+
+        def decorate(func: Handler) -> Handler:
+            self.register(topic, func)
+            return func
+
+        return decorate
+
+    def get(self, topic: str) -> Handler:
+        try:
+            return self._handlers[topic]
+        except KeyError:
+            raise HandlerError(f"no handler is registered for topic {topic!r}") from None
+
+    def __contains__(self, topic: object) -> bool:
+        return topic in self._handlers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._handlers))

@@ -1,0 +1,525 @@
+"""The engine facade. Every public operation is one database transaction that writes the workflow state, the
+inbox and timer rows, the audit events and the KPI rows together, or nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.sandbox import Sandbox, SandboxedEnvironment
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import deploy as deploying
+from engine import forms, kpi, specs
+from engine.clock import Clock, SystemClock, engine_clock
+from engine.config import load_config
+from engine.dialects import MessageEventDefinition
+from engine.errors import (
+    ConflictError,
+    FormValidationError,
+    InvalidState,
+    MessageNotDelivered,
+    NotFound,
+    PermissionDenied,
+)
+from engine.execution import Execution, JornadaScriptEngine
+from engine.handlers import HandlerContext, HandlerRegistry
+from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance
+from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
+from engine.store import Store
+
+SYSTEM = "system"
+LIVE = ("running", "waiting", "incident")
+CALLED = "{http://www.omg.org/spec/BPMN/20100524/MODEL}callActivity"
+
+
+@dataclass(frozen=True)
+class Unit:
+    session: Session
+    now: datetime
+
+
+class Runtime:
+    def __init__(
+        self,
+        store: Store,
+        handlers: HandlerRegistry,
+        *,
+        clock: Clock | None = None,
+        config: Mapping[str, Any] | None = None,
+        transport: Transport | None = None,
+        send_after_commit: bool = True,
+        sandbox: Sandbox | None = None,
+    ) -> None:
+        self.store = store
+        self.handlers = handlers
+        self.clock = clock or SystemClock()
+        self.config = dict(config or load_config())
+        limits = self.config["sandbox"]
+        self._own_sandbox = sandbox is None
+        self.sandbox = sandbox or Sandbox(float(limits["budget_seconds"]), int(limits["memory_mb"]))
+        self.specs = specs.SpecCache()
+        self.outbox = OutboxSender(store, transport or transport_from_config(self.config), self.clock)
+        self.send_after_commit = send_after_commit
+        self._xml: dict[int, str] = {}
+
+    def close(self) -> None:
+        if self._own_sandbox:
+            self.sandbox.close()
+        self.store.dispose()
+
+    # -- transactions ----------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[Unit]:
+        """One transaction on the injected clock; optimistic-lock and uniqueness races become ConflictError."""
+        try:
+            with engine_clock(self.clock), self.store.transaction() as session:
+                yield Unit(session, self.clock.now())
+        except StaleDataError as exc:
+            raise ConflictError(
+                "the instance was changed by another session at the same time; reload and retry"
+            ) from exc
+        except IntegrityError as exc:
+            raise ConflictError(f"a concurrent change got there first: {exc.orig}") from exc
+        if self.send_after_commit:
+            self.outbox.send_pending()
+
+    # -- definitions -----------------------------------------------------------------------------------------
+    def deploy(self, files: Mapping[str, bytes], *, actor: str) -> list[deploying.Deployed]:
+        with self.unit() as u:
+            return deploying.deploy(u.session, files, topics=self.handlers, actor=actor, now=u.now)
+
+    def _definition_xml(self, session: Session, definition_id: int) -> str:
+        xml = self._xml.get(definition_id)
+        if xml is None:
+            row = session.get(ProcessDefinition, definition_id)
+            if row is None:
+                raise NotFound(f"process definition {definition_id} does not exist")
+            xml = self._xml[definition_id] = row.bpmn_xml
+        return xml
+
+    def _called_definitions(self, session: Session, xml: str) -> list[int]:
+        """Latest definitions of every process called (transitively) from ``xml``."""
+        found: list[int] = []
+        pending = [xml]
+        seen: set[str] = set()
+        while pending:
+            root = specs.parse_xml(pending.pop().encode("utf-8"))
+            for node in root.iter(CALLED):
+                pid = node.get("calledElement")
+                if not pid or pid in seen:
+                    continue
+                seen.add(pid)
+                row = deploying.latest(session, pid)
+                if row is not None and row.bpmn_xml != xml:
+                    found.append(row.id)
+                    pending.append(row.bpmn_xml)
+        return found
+
+    def _spec_pair(self, session: Session, instance: ProcessInstance) -> specs.SpecPair:
+        ids = [instance.definition_id, *json.loads(instance.called_definitions or "[]")]
+        return self.specs.get(instance.process_id, [self._definition_xml(session, i) for i in ids])
+
+    # -- loading ---------------------------------------------------------------------------------------------
+    def _attach(self, ex: Execution) -> None:
+        engine = JornadaScriptEngine(environment=SandboxedEnvironment(self.sandbox, clock=lambda: ex.now))
+        engine.call_handler = lambda task, topic, props: self._call_handler(ex, task, topic, props)
+        ex.workflow.script_engine = engine
+
+    def _load(self, u: Unit, instance_id: str, actor: str) -> Execution:
+        instance = u.session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFound(f"process instance {instance_id} does not exist")
+        workflow = specs.load(instance.state_json, self._spec_pair(u.session, instance))
+        ex = Execution(u.session, instance, workflow, actor, u.now)
+        self._attach(ex)
+        return ex
+
+    def _call_handler(self, ex: Execution, task: Task, topic: str, props: Mapping[str, str]) -> Mapping[str, Any]:
+        handler = self.handlers.get(topic)
+        element = task.task_spec.bpmn_id or task.task_spec.name
+        context = HandlerContext(
+            session=ex.session,
+            now=ex.now,
+            actor=ex.actor,
+            instance_id=ex.instance.id,
+            process_id=task.workflow.spec.name,
+            customer_id=ex.instance.customer_id,
+            element_id=element,
+            data=dict(task.data),
+            properties=props,
+            config=self.config,
+            mailer=SessionMailer(ex.session, ex.now),
+            audit=lambda action, payload: ex.record(action, payload, str(task.id)),
+        )
+        with ex.session.begin_nested():
+            result = dict(handler(context) or {})
+            ex.record("service_task_completed", {"element": element, "topic": topic, "result": result}, str(task.id))
+        return result
+
+    def _finish(self, ex: Execution) -> None:
+        """Advance, route thrown messages, save."""
+        ex.advance()
+        thrown = ex.workflow.get_events()
+        ex.save()
+        for event in thrown:
+            definition = event.event_definition
+            if isinstance(definition, MessageEventDefinition):
+                payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
+                self._deliver(
+                    Unit(ex.session, ex.now),
+                    definition.name,
+                    payload,
+                    actor=ex.actor,
+                    customer_id=ex.instance.customer_id,
+                    business_key=None,
+                    exclude=ex.instance.id,
+                )
+
+    # -- instances -------------------------------------------------------------------------------------------
+    def start(
+        self,
+        process_id: str,
+        *,
+        actor: str,
+        customer_id: str | None = None,
+        business_key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> str:
+        with self.unit() as u:
+            return self._start(
+                u, process_id, actor=actor, customer_id=customer_id, business_key=business_key, data=data or {}
+            ).instance.id
+
+    def _start(
+        self,
+        u: Unit,
+        process_id: str,
+        *,
+        actor: str,
+        customer_id: str | None,
+        business_key: str | None,
+        data: Mapping[str, Any],
+        message: tuple[str, Any] | None = None,
+    ) -> Execution:
+        definition = deploying.latest(u.session, process_id)
+        if definition is None:
+            raise NotFound(f"process {process_id!r} is not deployed")
+        instance = ProcessInstance(
+            id=str(uuid.uuid4()),
+            definition_id=definition.id,
+            process_id=process_id,
+            called_definitions=json.dumps(self._called_definitions(u.session, definition.bpmn_xml)),
+            customer_id=customer_id,
+            business_key=business_key,
+            status="running",
+            state_json="{}",
+            serializer_version=specs.SERIALIZER_VERSION,
+            started_by=actor,
+            started_at=u.now,
+        )
+        spec, subprocess_specs = self._spec_pair(u.session, instance)
+        workflow = BpmnWorkflow(spec, subprocess_specs)
+        seed = {**data, "customer_id": customer_id, "business_key": business_key}
+        workflow.get_next_task(state=TaskState.READY).data.update(seed)
+        ex = Execution(u.session, instance, workflow, actor, u.now)
+        self._attach(ex)
+        u.session.add(instance)
+        u.session.flush()
+        ex.record("instance_started", {"version": definition.version, "data": seed})
+        if message is not None:
+            ex.advance()
+            self._catch(ex, *message)
+        self._finish(ex)
+        return ex
+
+    def cancel(self, instance_id: str, *, actor: str, reason: str) -> None:
+        with self.unit() as u:
+            ex = self._load(u, instance_id, actor)
+            if ex.instance.status in ("completed", "cancelled"):
+                raise InvalidState(f"instance {instance_id} is already {ex.instance.status}")
+            ex.workflow.cancel()
+            before = ex.instance.status
+            ex.instance.status = "cancelled"
+            ex.record("instance_cancel_requested", {"reason": reason, "before": before})
+            ex.save()
+
+    def retry(self, instance_id: str, *, actor: str) -> str:
+        """Re-run the failed task(s) of an instance in incident; returns the new status."""
+        with self.unit() as u:
+            ex = self._load(u, instance_id, actor)
+            failed = ex.workflow.get_tasks(state=TaskState.ERROR)
+            if ex.instance.status != "incident" or not failed:
+                raise InvalidState(f"instance {instance_id} has no incident to retry (status {ex.instance.status})")
+            ex.record(
+                "incident_retried", {"incident": ex.instance.incident, "tasks": [t.task_spec.bpmn_id for t in failed]}
+            )
+            ex.instance.incident = None
+            for task in failed:
+                task._set_state(TaskState.READY)
+            self._finish(ex)
+            return ex.instance.status
+
+    # -- human tasks -----------------------------------------------------------------------------------------
+    def _human_task(self, u: Unit, task_pk: int, groups: Collection[str] | None, actor: str) -> HumanTask:
+        row = u.session.get(HumanTask, task_pk)
+        if row is None:
+            raise NotFound(f"task {task_pk} does not exist")
+        if groups is not None and row.assignee != actor:
+            mine = set(
+                u.session.execute(
+                    select(HumanTaskGroup.group_name).where(HumanTaskGroup.human_task_id == task_pk)
+                ).scalars()
+            )
+            if not mine & set(groups):
+                raise PermissionDenied(
+                    f"task {task_pk} ({row.name}) belongs to {row.candidate_groups or 'no group'}, "
+                    f"not to a group of {actor}"
+                )
+        if row.state == "completed":
+            raise ConflictError(
+                f"task {task_pk} ({row.name}) was already completed by {row.completed_by} "
+                f"at {row.completed_at:%Y-%m-%d %H:%M}"
+            )
+        if row.state == "cancelled":
+            raise InvalidState(f"task {task_pk} ({row.name}) was cancelled")
+        return row
+
+    def claim(self, task_pk: int, *, actor: str, groups: Collection[str] | None = None) -> None:
+        with self.unit() as u:
+            row = self._human_task(u, task_pk, groups, actor)
+            changed = u.session.execute(
+                update(HumanTask)
+                .where(HumanTask.id == task_pk, HumanTask.assignee.is_(None), HumanTask.state == "ready")
+                .values(assignee=actor, state="claimed", claimed_at=u.now)
+            ).rowcount  # type: ignore[attr-defined]
+            if changed != 1:
+                u.session.refresh(row)
+                raise ConflictError(f"task {task_pk} ({row.name}) is already claimed by {row.assignee}")
+            self._task_audit(
+                u, row, actor, "task_claimed", {"before": {"assignee": None}, "after": {"assignee": actor}}
+            )
+
+    def unclaim(self, task_pk: int, *, actor: str, groups: Collection[str] | None = None) -> None:
+        with self.unit() as u:
+            row = self._human_task(u, task_pk, groups, actor)
+            if row.assignee is None:
+                raise InvalidState(f"task {task_pk} ({row.name}) is not claimed")
+            if groups is not None and row.assignee != actor:
+                raise PermissionDenied(
+                    f"task {task_pk} is claimed by {row.assignee}; only they or a lead can release it"
+                )
+            before = row.assignee
+            row.assignee, row.state, row.claimed_at = None, "ready", None
+            self._task_audit(
+                u, row, actor, "task_unclaimed", {"before": {"assignee": before}, "after": {"assignee": None}}
+            )
+
+    def assign(self, task_pk: int, assignee: str, *, actor: str, groups: Collection[str] | None = None) -> None:
+        with self.unit() as u:
+            row = self._human_task(u, task_pk, groups, actor)
+            before = row.assignee
+            row.assignee, row.state = assignee, "claimed"
+            row.claimed_at = row.claimed_at if before else u.now
+            self._task_audit(
+                u, row, actor, "task_assigned", {"before": {"assignee": before}, "after": {"assignee": assignee}}
+            )
+
+    def _task_audit(self, u: Unit, row: HumanTask, actor: str, action: str, payload: dict[str, Any]) -> None:
+        from engine import audit
+
+        u.session.flush()
+        audit.append(
+            u.session,
+            at=u.now,
+            actor=actor,
+            action=action,
+            process_id=row.process_id,
+            instance_id=row.instance_id,
+            task_id=row.task_id,
+            customer_id=row.customer_id,
+            payload={"task": row.id, "element": row.element_id, "name": row.name, **payload},
+        )
+
+    def complete(
+        self, task_pk: int, *, actor: str, data: Mapping[str, Any] | None = None, groups: Collection[str] | None = None
+    ) -> str:
+        """Complete a READY human task with form data; returns the instance's new status."""
+        with self.unit() as u:
+            row = self._human_task(u, task_pk, groups, actor)
+            if row.assignee is not None and row.assignee != actor and groups is not None:
+                raise ConflictError(f"task {task_pk} ({row.name}) is claimed by {row.assignee}")
+            ex = self._load(u, row.instance_id, actor)
+            task = ex.task(row.task_id)
+            if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+                state = TaskState.get_name(task.state) if task is not None else "missing"
+                raise InvalidState(f"task {task_pk} ({row.name}) is {state}, not a ready human task")
+            clean, errors = forms.validate(task.task_spec, data or {})
+            if errors:
+                raise FormValidationError(row.name, errors)
+            before = {key: task.data.get(key) for key in clean}
+            task.data.update(clean)
+            task.run()
+            row.state, row.completed_at, row.completed_by = "completed", u.now, actor
+            row.claimed_at = row.claimed_at or u.now
+            row.assignee = row.assignee or actor
+            u.session.add(kpi.record(row))
+            ex.record(
+                "task_completed",
+                {"task": row.id, "element": row.element_id, "name": row.name, "before": before, "after": clean},
+                row.task_id,
+            )
+            self._finish(ex)
+            return ex.instance.status
+
+    # -- messages --------------------------------------------------------------------------------------------
+    def send_message(
+        self,
+        name: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        actor: str,
+        customer_id: str | None = None,
+        business_key: str | None = None,
+    ) -> list[str]:
+        """Deliver a message to the instances of ``customer_id`` / ``business_key`` waiting for it, or start
+        the process whose message start event names it. Returns the instance ids that received it."""
+        if not customer_id and not business_key:
+            raise MessageNotDelivered("a message needs a customer_id or a business_key to be correlated")
+        with self.unit() as u:
+            return self._deliver(
+                u,
+                name,
+                dict(payload or {}),
+                actor=actor,
+                customer_id=customer_id,
+                business_key=business_key,
+                exclude=None,
+                must=True,
+            )
+
+    def _deliver(
+        self,
+        u: Unit,
+        name: str,
+        payload: Any,
+        *,
+        actor: str,
+        customer_id: str | None,
+        business_key: str | None,
+        exclude: str | None,
+        must: bool = False,
+    ) -> list[str]:
+        query = select(ProcessInstance.id).where(ProcessInstance.status.in_(("running", "waiting")))
+        if customer_id:
+            query = query.where(ProcessInstance.customer_id == customer_id)
+        if business_key:
+            query = query.where(ProcessInstance.business_key == business_key)
+        delivered = []
+        for instance_id in u.session.execute(query.order_by(ProcessInstance.started_at)).scalars().all():
+            if instance_id == exclude:
+                continue
+            ex = self._load(u, instance_id, actor)
+            if self._catch(ex, name, payload):
+                self._finish(ex)
+                delivered.append(instance_id)
+        if not delivered:
+            for process_id in self._message_starts(u.session, name):
+                ex = self._start(
+                    u,
+                    process_id,
+                    actor=actor,
+                    customer_id=customer_id,
+                    business_key=business_key,
+                    data={},
+                    message=(name, payload),
+                )
+                delivered.append(ex.instance.id)
+        if must and not delivered:
+            who = f"customer {customer_id}" if customer_id else f"business key {business_key}"
+            raise MessageNotDelivered(
+                f"no instance of {who} is waiting for message {name!r}, and no process starts with it"
+            )
+        return delivered
+
+    def _catch(self, ex: Execution, name: str, payload: Any) -> bool:
+        for task in ex.workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                ex.workflow.catch(BpmnEvent(definition, {"payload": payload, "result_var": definition.result_var}))
+                ex.record("message_received", {"message": name, "element": task.task_spec.bpmn_id, "payload": payload})
+                return True
+        return False
+
+    def _message_starts(self, session: Session, name: str) -> list[str]:
+        ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+        found = []
+        ids = session.execute(select(ProcessDefinition.process_id).distinct()).scalars().all()
+        for process_id in ids:
+            row = deploying.latest(session, process_id)
+            assert row is not None
+            root = specs.parse_xml(row.bpmn_xml.encode("utf-8"))
+            refs = root.xpath(
+                "//bpmn:process[@id=$p]/bpmn:startEvent/bpmn:messageEventDefinition/@messageRef",
+                namespaces=ns,
+                p=process_id,
+            )
+            names = {m.get("name") for ref in refs for m in root.xpath("//bpmn:message[@id=$r]", namespaces=ns, r=ref)}
+            if name in names:
+                found.append(process_id)
+        return found
+
+    # -- timers ----------------------------------------------------------------------------------------------
+    def fire_due_timers(self, limit: int = 200) -> int:
+        """Fire every BPMN timer due now; each instance in its own transaction. Returns instances advanced."""
+        from engine.models import Timer
+
+        with self.store.session() as session:
+            due = session.execute(
+                select(Timer.instance_id, Timer.element_id)
+                .where(Timer.due_at <= self.clock.now())
+                .order_by(Timer.due_at)
+                .limit(limit)
+            ).all()
+        by_instance: dict[str, list[str]] = {}
+        for instance_id, element in due:
+            by_instance.setdefault(instance_id, []).append(element)
+        fired = 0
+        for instance_id, elements in by_instance.items():
+            try:
+                with self.unit() as u:
+                    ex = self._load(u, instance_id, SYSTEM)
+                    if ex.instance.status not in ("running", "waiting"):
+                        continue
+                    ex.record("timer_fired", {"elements": sorted(set(elements))})
+                    self._finish(ex)
+                    fired += 1
+            except ConflictError:
+                continue  # another scheduler fired it first
+        return fired
+
+    # -- alerts ----------------------------------------------------------------------------------------------
+    def sweep_stuck_steps(self, actor: str = "scheduler") -> list[int]:
+        """Raise ``behind`` and ``stuck`` alerts for human tasks past their thresholds; returns new alert ids."""
+        from engine import alerts
+
+        raised = alerts.sweep(self.store, self.clock.now(), self.config, actor=actor)
+        if raised and self.send_after_commit:
+            self.outbox.send_pending()
+        return raised
+
+    def acknowledge_alert(self, alert_id: int, *, actor: str) -> None:
+        from engine import alerts
+
+        alerts.acknowledge(self.store, alert_id, actor=actor, now=self.clock.now())

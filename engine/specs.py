@@ -1,0 +1,116 @@
+"""Parsed specs, cached by content, and a workflow serializer that leaves the spec out of the JSON.
+
+A running instance names its definition (and the definitions of the processes it calls); on load the specs come
+from this in-process cache, parsed once per set of BPMN texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from contextvars import ContextVar
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+
+from engine.dialects import JornadaParser, serializer_config
+
+SafeParser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+SpecPair = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
+
+
+def parse_xml(data: bytes) -> etree._Element:
+    return etree.fromstring(data, SafeParser)
+
+
+class SpecCache:
+    """(process id, BPMN texts) -> (spec, subprocess specs), parsed at most once per content."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, SpecPair] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(process_id: str, xmls: Sequence[str]) -> str:
+        digest = hashlib.sha256(process_id.encode())
+        for xml in xmls:
+            digest.update(hashlib.sha256(xml.encode("utf-8")).digest())
+        return digest.hexdigest()
+
+    def get(self, process_id: str, xmls: Sequence[str]) -> SpecPair:
+        key = self.key(process_id, xmls)
+        found = self._specs.get(key)
+        if found is not None:
+            return found
+        parser = JornadaParser(validate=False)
+        for index, xml in enumerate(xmls):
+            parser.add_bpmn_xml(parse_xml(xml.encode("utf-8")), filename=f"definition-{index}")
+        pair = (parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
+        with self._lock:
+            self._specs.setdefault(key, pair)
+        return pair
+
+
+_loading: ContextVar[SpecPair] = ContextVar("jornada_loading_spec")
+
+
+class SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Writes a BpmnWorkflow without its spec; restores it with the spec of the current load."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
+        from uuid import UUID
+
+        spec, subprocess_specs = _loading.get()
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = serializer_config()
+    config[BpmnWorkflow] = SpeclessWorkflowConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
+    return BpmnWorkflowSerializer(registry)
+
+
+SERIALIZER = _make_serializer()
+SERIALIZER_VERSION = f"jornada-1/{SERIALIZER.VERSION}"
+
+
+_serializer_lock = threading.Lock()  # the library's registry keeps a mode flag while it encodes
+
+
+def dump(workflow: BpmnWorkflow) -> str:
+    with _serializer_lock:
+        text: str = SERIALIZER.serialize_json(workflow)
+    return text
+
+
+def load(state_json: str, specs: SpecPair) -> BpmnWorkflow:
+    token = _loading.set(specs)
+    try:
+        with _serializer_lock:
+            workflow: BpmnWorkflow = SERIALIZER.deserialize_json(state_json)
+        return workflow
+    finally:
+        _loading.reset(token)

@@ -1,0 +1,23 @@
+"""The CS domain: the service-task handlers of the lifecycle processes, registered explicitly."""
+
+from __future__ import annotations
+
+from engine.handlers import HandlerRegistry
+from processes import active, export, mail, offboarding, onboarding
+
+
+def register(registry: HandlerRegistry) -> None:
+    registry.register("customer.update", onboarding.update_customer)
+    registry.register("mail.send", mail.send_mail)
+    registry.register("crm.record_mrr_change", active.record_mrr_change)
+    registry.register("billing.outstanding_balance", offboarding.outstanding_balance)
+    registry.register("access.revoke", offboarding.revoke_access)
+    registry.register("export.build_archive", export.build_archive)
+    registry.register("privacy.purge", offboarding.purge)
+    registry.register("privacy.deletion_certificate", offboarding.deletion_certificate)
+
+
+def build_registry() -> HandlerRegistry:
+    registry = HandlerRegistry()
+    register(registry)
+    return registry

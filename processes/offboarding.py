@@ -1,0 +1,126 @@
+"""Offboarding handlers: outstanding balance, access revocation, purge of confidential data, deletion certificate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import audit
+from engine.handlers import HandlerContext, HandlerError
+from engine.models import AuditEvent, ProcessInstance
+from processes.customers import AccessGrant, Invoice, get_customer
+
+CHECKLIST_PREFIX = "revoke_"
+
+
+def outstanding_balance(ctx: HandlerContext) -> dict[str, Any]:
+    customer = get_customer(ctx.session, ctx.customer_id)
+    unpaid = (
+        ctx.session.execute(
+            select(Invoice)
+            .where(Invoice.customer_id == customer.id, Invoice.paid_at.is_(None))
+            .order_by(Invoice.due_at)
+        )
+        .scalars()
+        .all()
+    )
+    balance = round(sum(i.amount for i in unpaid), 2)
+    overdue = [i for i in unpaid if i.due_at < ctx.now]
+    days = (ctx.now - overdue[0].due_at).days if overdue else 0
+    return {"balance": balance, "days_overdue": days, "open_invoices": len(unpaid)}
+
+
+def revoke_access(ctx: HandlerContext) -> dict[str, Any]:
+    """Revoke every access item ticked in the checklist (``revoke_<item>`` fields set to true)."""
+    customer = get_customer(ctx.session, ctx.customer_id)
+    ticked = [
+        key[len(CHECKLIST_PREFIX) :]
+        for key, value in ctx.data.items()
+        if key.startswith(CHECKLIST_PREFIX) and value is True
+    ]
+    grants = (
+        ctx.session.execute(
+            select(AccessGrant).where(AccessGrant.customer_id == customer.id, AccessGrant.revoked_at.is_(None))
+        )
+        .scalars()
+        .all()
+    )
+    revoked = []
+    for grant in grants:
+        if grant.item in ticked:
+            grant.revoked_at, grant.revoked_by = ctx.now, ctx.actor
+            revoked.append(grant.item)
+            ctx.audit(
+                "access_revoked",
+                {"customer": customer.id, "item": grant.item, "before": {"revoked": False}, "after": {"revoked": True}},
+            )
+    remaining = sorted({g.item for g in grants} - set(revoked))
+    return {"revoked_items": sorted(revoked), "access_remaining": remaining}
+
+
+def _redact_state(state_json: str) -> str:
+    """Drop every task's data from a serialized workflow, keeping its structure (states, ids, timers)."""
+    state = json.loads(state_json)
+
+    def scrub(workflow: dict[str, Any]) -> None:
+        workflow["data"] = {}
+        for task in workflow.get("tasks", {}).values():
+            task["data"] = {}
+            task["delta"] = {"updates": {}, "deletions": []}
+
+    scrub(state)
+    for sub in state.get("subprocesses", {}).values():
+        scrub(sub)
+    return json.dumps(state)
+
+
+def purge(ctx: HandlerContext) -> dict[str, Any]:
+    """Redact the customer's task data and audit payloads (hashes and tombstones stay) and anonymise the record."""
+    customer = get_customer(ctx.session, ctx.customer_id)
+    instances = (
+        ctx.session.execute(
+            select(ProcessInstance).where(
+                ProcessInstance.customer_id == customer.id, ProcessInstance.status.in_(("completed", "cancelled"))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for instance in instances:
+        instance.state_json = _redact_state(instance.state_json)
+    events = (
+        ctx.session.execute(
+            select(AuditEvent).where(AuditEvent.customer_id == customer.id, AuditEvent.redacted.is_(False))
+        )
+        .scalars()
+        .all()
+    )
+    reference = str(ctx.data.get("agreement_reference") or "deletion agreement")
+    seqs = audit.redact(ctx.session, events, at=ctx.now, actor=ctx.actor, reason=f"customer data purged: {reference}")
+    customer.name, customer.email, customer.purged_at = f"[deleted {customer.id}]", None, ctx.now
+    return {"purged_at": ctx.now.isoformat(), "purged_instances": len(instances), "redacted_audit_events": len(seqs)}
+
+
+def deletion_certificate(ctx: HandlerContext) -> dict[str, Any]:
+    customer = get_customer(ctx.session, ctx.customer_id)
+    if customer.purged_at is None:
+        raise HandlerError(f"customer {customer.id} has not been purged; no certificate can be issued")
+    head = ctx.session.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+    body = (
+        f"CERTIFICATE OF DELETION\n\nCustomer: {customer.id}\nPurged at: {customer.purged_at.isoformat()}\n"
+        f"Agreement: {ctx.data.get('agreement_reference', '')}\nIssued at: {ctx.now.isoformat()}\n"
+        f"Issued by: {ctx.actor}\nAudit chain head: seq {head.seq}, hash {head.hash}\n"
+    )
+    certificate_id = hashlib.sha256(body.encode()).hexdigest()[:16]
+    folder = Path(ctx.config["data_dir"]) / "certificates"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{customer.id}-{certificate_id}.txt").write_text(body, encoding="utf-8")
+    ctx.audit(
+        "deletion_certificate_issued",
+        {"customer": customer.id, "certificate_id": certificate_id, "audit_head_seq": head.seq},
+    )
+    return {"certificate_id": certificate_id}

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine import ConflictError, FormValidationError, InvalidState, Runtime
+from engine.models import AuditEvent, HumanTask, ProcessInstance, TaskKpi
+from tests.bpmn_builder import flow, linear, process, user_task
+
+FIELDS = (
+    '<camunda:formField id="amount" label="Amount" type="long">'
+    '<camunda:validation><camunda:constraint name="required"/><camunda:constraint name="min" config="0"/>'
+    "</camunda:validation></camunda:formField>"
+)
+
+GATEWAY = process(
+    "approve",
+    '<bpmn:startEvent id="start"/>'
+    + user_task("enter", "Enter amount", "finance", FIELDS)
+    + '<bpmn:exclusiveGateway id="gw" default="f_small"/>'
+    + user_task("review", "Review big amount", "cs_lead")
+    + '<bpmn:endEvent id="end_small"/><bpmn:endEvent id="end_big"/>'
+    + flow("f1", "start", "enter") + flow("f2", "enter", "gw")
+    + flow("f_big", "gw", "review", "amount &gt; 100") + flow("f_small", "gw", "end_small")
+    + flow("f3", "review", "end_big"),
+)
+
+
+def open_tasks(runtime: Runtime, instance_id: str) -> list[HumanTask]:
+    with runtime.store.session() as s:
+        return list(s.execute(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                      HumanTask.state.in_(("ready", "claimed")))).scalars())
+
+
+def instance(runtime: Runtime, instance_id: str) -> ProcessInstance:
+    with runtime.store.session() as s:
+        found = s.get(ProcessInstance, instance_id)
+        assert found is not None
+        return found
+
+
+def test_a_started_instance_shows_its_first_human_task_in_the_inbox(runtime: Runtime) -> None:
+    runtime.deploy({"approve.bpmn": GATEWAY}, actor="designer")
+    iid = runtime.start("approve", actor="alice", customer_id="C-1")
+    [task] = open_tasks(runtime, iid)
+    assert (task.element_id, task.name, task.candidate_groups, task.state) == ("enter", "Enter amount", "finance", "ready")
+    assert task.due_at is not None and task.warn_at < task.due_at < task.stuck_at
+
+
+def test_completing_with_a_big_amount_takes_the_conditional_branch(runtime: Runtime) -> None:
+    runtime.deploy({"approve.bpmn": GATEWAY}, actor="designer")
+    iid = runtime.start("approve", actor="alice", customer_id="C-1")
+    [task] = open_tasks(runtime, iid)
+    assert runtime.complete(task.id, actor="fin", data={"amount": "500"}) == "running"
+    [review] = open_tasks(runtime, iid)
+    assert review.element_id == "review"
+    runtime.complete(review.id, actor="lead")
+    assert instance(runtime, iid).status == "completed"
+
+
+def test_completing_with_a_small_amount_takes_the_default_branch_and_ends(runtime: Runtime) -> None:
+    runtime.deploy({"approve.bpmn": GATEWAY}, actor="designer")
+    iid = runtime.start("approve", actor="alice", customer_id="C-1")
+    [task] = open_tasks(runtime, iid)
+    assert runtime.complete(task.id, actor="fin", data={"amount": 5}) == "completed"
+    assert open_tasks(runtime, iid) == []
+
+
+def test_invalid_form_data_is_refused_with_the_field_named_and_nothing_changes(runtime: Runtime) -> None:
+    runtime.deploy({"approve.bpmn": GATEWAY}, actor="designer")
+    iid = runtime.start("approve", actor="alice", customer_id="C-1")
+    [task] = open_tasks(runtime, iid)
+    with runtime.store.session() as s:
+        audit_before = s.execute(select(AuditEvent.seq)).scalars().all()
+    with pytest.raises(FormValidationError) as caught:
+        runtime.complete(task.id, actor="fin", data={"amount": "-3", "bogus": 1})
+    assert {e.field for e in caught.value.errors} == {"amount", "bogus"}
+    assert "amount: must be at least 0" in str(caught.value)
+    [still] = open_tasks(runtime, iid)
+    assert still.state == "ready"
+    with runtime.store.session() as s:
+        assert s.execute(select(AuditEvent.seq)).scalars().all() == audit_before
+
+
+def test_a_completed_task_cannot_be_completed_again(runtime: Runtime) -> None:
+    runtime.deploy({"l.bpmn": linear("lin", 2)}, actor="designer")
+    iid = runtime.start("lin", actor="alice", customer_id="C-1")
+    [task] = open_tasks(runtime, iid)
+    runtime.complete(task.id, actor="bob")
+    with pytest.raises(ConflictError, match="already completed by bob"):
+        runtime.complete(task.id, actor="carol")
+
+
+def test_claim_then_complete_records_wait_work_and_cycle(runtime: Runtime, clock) -> None:
+    runtime.deploy({"l.bpmn": linear("lin", 1)}, actor="designer")
+    iid = runtime.start("lin", actor="alice", customer_id="C-1")
+    [task] = open_tasks(runtime, iid)
+    clock.advance(hours=2)
+    runtime.claim(task.id, actor="bob")
+    with pytest.raises(ConflictError, match="already claimed by bob"):
+        runtime.claim(task.id, actor="carol")
+    clock.advance(minutes=30)
+    runtime.complete(task.id, actor="bob", data={"note": "done"})
+    with runtime.store.session() as s:
+        [row] = s.execute(select(TaskKpi)).scalars().all()
+    assert (row.wait_seconds, row.work_seconds, row.cycle_seconds) == (7200, 1800, 9000)
+    assert row.sla_met is True
+
+
+def test_cancel_closes_the_open_tasks(runtime: Runtime) -> None:
+    runtime.deploy({"l.bpmn": linear("lin", 2)}, actor="designer")
+    iid = runtime.start("lin", actor="alice", customer_id="C-1")
+    runtime.cancel(iid, actor="lead", reason="customer left")
+    assert instance(runtime, iid).status == "cancelled"
+    assert open_tasks(runtime, iid) == []
+    with pytest.raises(InvalidState):
+        runtime.cancel(iid, actor="lead", reason="again")
