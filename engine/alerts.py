@@ -42,20 +42,28 @@ def _notify(session: Session, row: HumanTask, level: str, now: datetime, config:
     return channels
 
 
-def sweep(store: Store, now: datetime, config: Mapping[str, Any], actor: str = "scheduler",
-          limit: int = 500) -> list[int]:
+def sweep(
+    store: Store, now: datetime, config: Mapping[str, Any], actor: str = "scheduler", limit: int = 500
+) -> list[int]:
     """Raise every due alert; returns the ids of the alerts this call raised."""
     raised: list[int] = []
     for level, moment, flag in LEVELS:
         with store.session() as session:
-            candidates = session.execute(
-                select(HumanTask.id).where(HumanTask.state.in_(OPEN_STATES), moment <= now, flag.is_(None))
-                .order_by(moment).limit(limit)
-            ).scalars().all()
+            candidates = (
+                session.execute(
+                    select(HumanTask.id)
+                    .where(HumanTask.state.in_(OPEN_STATES), moment <= now, flag.is_(None))
+                    .order_by(moment)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         for task_pk in candidates:
             with store.transaction() as session:
                 claimed = session.execute(
-                    update(HumanTask).where(HumanTask.id == task_pk, flag.is_(None), HumanTask.state.in_(OPEN_STATES))
+                    update(HumanTask)
+                    .where(HumanTask.id == task_pk, flag.is_(None), HumanTask.state.in_(OPEN_STATES))
                     .values({flag.key: now})
                 )
                 if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -63,14 +71,27 @@ def sweep(store: Store, now: datetime, config: Mapping[str, Any], actor: str = "
                 row = session.get(HumanTask, task_pk)
                 assert row is not None
                 channels = _notify(session, row, level, now, config)
-                alert = Alert(human_task_id=row.id, instance_id=row.instance_id, level=level, raised_at=now,
-                              raised_by=actor, channels=",".join(channels))
+                alert = Alert(
+                    human_task_id=row.id,
+                    instance_id=row.instance_id,
+                    level=level,
+                    raised_at=now,
+                    raised_by=actor,
+                    channels=",".join(channels),
+                )
                 session.add(alert)
                 session.flush()
-                audit.append(session, at=now, actor=actor, action="alert_raised", process_id=row.process_id,
-                             instance_id=row.instance_id, task_id=row.task_id, customer_id=row.customer_id,
-                             payload={"alert": alert.id, "level": level, "task": row.id, "name": row.name,
-                                      "channels": channels})
+                audit.append(
+                    session,
+                    at=now,
+                    actor=actor,
+                    action="alert_raised",
+                    process_id=row.process_id,
+                    instance_id=row.instance_id,
+                    task_id=row.task_id,
+                    customer_id=row.customer_id,
+                    payload={"alert": alert.id, "level": level, "task": row.id, "name": row.name, "channels": channels},
+                )
                 raised.append(alert.id)
     return raised
 
@@ -83,5 +104,11 @@ def acknowledge(store: Store, alert_id: int, *, actor: str, now: datetime) -> No
         if alert.acknowledged_at is not None:
             raise InvalidState(f"alert {alert_id} was already acknowledged by {alert.acknowledged_by}")
         alert.acknowledged_by, alert.acknowledged_at = actor, now
-        audit.append(session, at=now, actor=actor, action="alert_acknowledged", instance_id=alert.instance_id,
-                     payload={"alert": alert_id, "level": alert.level})
+        audit.append(
+            session,
+            at=now,
+            actor=actor,
+            action="alert_acknowledged",
+            instance_id=alert.instance_id,
+            payload={"alert": alert_id, "level": alert.level},
+        )

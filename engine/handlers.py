@@ -7,12 +7,15 @@ in a savepoint: if it raises, its database writes are undone and the instance go
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
+
+_PLACEHOLDER = re.compile(r"^\$\{(\w+)\}$")
 
 
 class Mailer(Protocol):
@@ -35,6 +38,19 @@ class HandlerContext:
     config: Mapping[str, Any]
     mailer: Mailer
     audit: Callable[[str, dict[str, Any]], None] = field(repr=False)
+
+    def prop(self, name: str, default: str | None = None) -> str | None:
+        """An extension property of the service task: literal text, or ``${key}`` for a task-data value."""
+        raw = self.properties.get(name, default)
+        if raw is None:
+            return None
+        match = _PLACEHOLDER.match(raw.strip())
+        if not match:
+            return raw
+        value = self.data.get(match.group(1))
+        if value is None:
+            raise HandlerError(f"{self.element_id}: property {name}={raw!r} names task data that is not set")
+        return str(value)
 
     def require(self, key: str) -> Any:
         """A task-data value the handler cannot do without."""

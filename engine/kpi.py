@@ -84,19 +84,28 @@ def step_stats(session: Session, process_id: str | None = None) -> list[StepStat
         wait = [r.wait_seconds for r in rows]
         work = [r.work_seconds for r in rows]
         cycle = [r.cycle_seconds for r in rows]
-        result.append(StepStats(
-            process, element, rows[0].name, len(rows),
-            median(wait), percentile(wait, 90), median(work), percentile(work, 90),
-            median(cycle), percentile(cycle, 90),
-            100.0 * sum(judged) / len(judged) if judged else None,
-        ))
+        result.append(
+            StepStats(
+                process,
+                element,
+                rows[0].name,
+                len(rows),
+                median(wait),
+                percentile(wait, 90),
+                median(work),
+                percentile(work, 90),
+                median(cycle),
+                percentile(cycle, 90),
+                100.0 * sum(judged) / len(judged) if judged else None,
+            )
+        )
     return result
 
 
 def human(seconds: float) -> str:
     """3d4h, 2h05m, 45s: short and readable."""
-    seconds = int(round(seconds))
-    days, rest = divmod(seconds, 86400)
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:

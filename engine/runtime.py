@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.sandbox import Sandbox, SandboxedEnvironment
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -37,6 +36,7 @@ from engine.execution import Execution, JornadaScriptEngine
 from engine.handlers import HandlerContext, HandlerRegistry
 from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
+from engine.sandbox import Sandbox, SandboxedEnvironment
 from engine.store import Store
 
 SYSTEM = "system"
@@ -455,8 +455,11 @@ class Runtime:
 
     def _catch(self, ex: Execution, name: str, payload: Any) -> bool:
         for task in ex.workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            outer = getattr(task.task_spec, "event_definition", None)
+            # an event-based gateway waits on one combined definition holding each branch's
+            for definition in [outer, *getattr(outer, "event_definitions", [])]:
+                if not (isinstance(definition, MessageEventDefinition) and definition.name == name):
+                    continue
                 ex.workflow.catch(BpmnEvent(definition, {"payload": payload, "result_var": definition.result_var}))
                 ex.record("message_received", {"message": name, "element": task.task_spec.bpmn_id, "payload": payload})
                 return True
@@ -523,3 +526,26 @@ class Runtime:
         from engine import alerts
 
         alerts.acknowledge(self.store, alert_id, actor=actor, now=self.clock.now())
+
+    # -- reads -----------------------------------------------------------------------------------------------
+    def task_view(self, task_pk: int) -> TaskView:
+        """What a person needs to work a task: its row, form fields, current data and instructions."""
+        with self.store.session() as session:
+            row = session.get(HumanTask, task_pk)
+            if row is None:
+                raise NotFound(f"task {task_pk} does not exist")
+            instance = session.get(ProcessInstance, row.instance_id)
+            assert instance is not None
+            workflow = specs.load(instance.state_json, self._spec_pair(session, instance))
+        task = workflow.get_task_from_id(uuid.UUID(row.task_id))
+        if task is None:
+            return TaskView(row, [], {}, "")
+        return TaskView(row, forms.fields_of(task.task_spec), dict(task.data), task.task_spec.documentation or "")
+
+
+@dataclass(frozen=True)
+class TaskView:
+    row: HumanTask
+    fields: list[forms.Field]
+    data: dict[str, Any]
+    documentation: str

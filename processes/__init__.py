@@ -21,3 +21,10 @@ def build_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
     register(registry)
     return registry
+
+
+def commands() -> list[tuple[str, object, str, object]]:
+    """Extra ``jornada`` commands this plugin adds."""
+    from processes import demo
+
+    return [("demo", demo.run_demo, "run simulated customers through the whole journey", demo.configure)]

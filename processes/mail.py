@@ -32,12 +32,13 @@ def render(template: str, variables: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def send_mail(ctx: HandlerContext) -> dict[str, Any]:
-    template = ctx.properties.get("template")
+    template = ctx.prop("template")
     if not template:
         raise HandlerError(f"{ctx.element_id}: mail.send needs a 'template' property")
     customer = get_customer(ctx.session, ctx.customer_id)
-    if not customer.email:
-        raise HandlerError(f"customer {customer.id} has no e-mail address")
+    recipient = ctx.prop("recipient") or customer.email
+    if not recipient:
+        raise HandlerError(f"customer {customer.id} has no e-mail address and the task names no recipient")
     subject, body = render(template, {"customer": customer, "data": ctx.data})
-    outbox_id = ctx.mailer.queue_mail(customer.email, subject, body)
+    outbox_id = ctx.mailer.queue_mail(recipient, subject, body)
     return {f"mail_{template}_outbox_id": outbox_id}

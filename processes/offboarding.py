@@ -101,8 +101,15 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
     )
     reference = str(ctx.data.get("agreement_reference") or "deletion agreement")
     seqs = audit.redact(ctx.session, events, at=ctx.now, actor=ctx.actor, reason=f"customer data purged: {reference}")
+    recipient = customer.email
     customer.name, customer.email, customer.purged_at = f"[deleted {customer.id}]", None, ctx.now
-    return {"purged_at": ctx.now.isoformat(), "purged_instances": len(instances), "redacted_audit_events": len(seqs)}
+    # the one contact detail kept, in this instance only, so the certificate of deletion can be delivered
+    return {
+        "purged_at": ctx.now.isoformat(),
+        "purged_instances": len(instances),
+        "redacted_audit_events": len(seqs),
+        "certificate_recipient": recipient,
+    }
 
 
 def deletion_certificate(ctx: HandlerContext) -> dict[str, Any]:

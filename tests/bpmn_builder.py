@@ -35,8 +35,11 @@ def flow(flow_id: str, source: str, target: str, condition: str = "") -> str:
 
 def process(process_id: str, body: str, extra: str = "") -> bytes:
     return (
-        HEADER + extra + f'<bpmn:process id="{process_id}" name="{process_id}" isExecutable="true">\n'
-        + body + "</bpmn:process>\n</bpmn:definitions>\n"
+        HEADER
+        + extra
+        + f'<bpmn:process id="{process_id}" name="{process_id}" isExecutable="true">\n'
+        + body
+        + "</bpmn:process>\n</bpmn:definitions>\n"
     ).encode()
 
 
@@ -45,8 +48,7 @@ def linear(process_id: str, tasks: int, group: str = "csm") -> bytes:
     body = '<bpmn:startEvent id="start"/>\n'
     previous = "start"
     for i in range(1, tasks + 1):
-        body += user_task(f"t{i}", f"Step {i}", group,
-                          '<camunda:formField id="note" label="Note" type="string"/>')
+        body += user_task(f"t{i}", f"Step {i}", group, '<camunda:formField id="note" label="Note" type="string"/>')
         body += flow(f"f{i}", previous, f"t{i}")
         previous = f"t{i}"
     body += '<bpmn:endEvent id="end"/>\n' + flow("f_end", previous, "end")

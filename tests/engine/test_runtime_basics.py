@@ -20,16 +20,21 @@ GATEWAY = process(
     + '<bpmn:exclusiveGateway id="gw" default="f_small"/>'
     + user_task("review", "Review big amount", "cs_lead")
     + '<bpmn:endEvent id="end_small"/><bpmn:endEvent id="end_big"/>'
-    + flow("f1", "start", "enter") + flow("f2", "enter", "gw")
-    + flow("f_big", "gw", "review", "amount &gt; 100") + flow("f_small", "gw", "end_small")
+    + flow("f1", "start", "enter")
+    + flow("f2", "enter", "gw")
+    + flow("f_big", "gw", "review", "amount &gt; 100")
+    + flow("f_small", "gw", "end_small")
     + flow("f3", "review", "end_big"),
 )
 
 
 def open_tasks(runtime: Runtime, instance_id: str) -> list[HumanTask]:
     with runtime.store.session() as s:
-        return list(s.execute(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                      HumanTask.state.in_(("ready", "claimed")))).scalars())
+        return list(
+            s.execute(
+                select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state.in_(("ready", "claimed")))
+            ).scalars()
+        )
 
 
 def instance(runtime: Runtime, instance_id: str) -> ProcessInstance:
@@ -43,7 +48,12 @@ def test_a_started_instance_shows_its_first_human_task_in_the_inbox(runtime: Run
     runtime.deploy({"approve.bpmn": GATEWAY}, actor="designer")
     iid = runtime.start("approve", actor="alice", customer_id="C-1")
     [task] = open_tasks(runtime, iid)
-    assert (task.element_id, task.name, task.candidate_groups, task.state) == ("enter", "Enter amount", "finance", "ready")
+    assert (task.element_id, task.name, task.candidate_groups, task.state) == (
+        "enter",
+        "Enter amount",
+        "finance",
+        "ready",
+    )
     assert task.due_at is not None and task.warn_at < task.due_at < task.stuck_at
 
 

@@ -1,0 +1,253 @@
+"""The ``jornada`` command. Handlers and extra commands come from plugins (entry-point group
+``jornada.plugins``: a module with ``register(registry)`` and optionally ``add_commands(subparsers)``), so the
+engine never imports the CS domain."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import audit, kpi
+from engine.config import load_config
+from engine.errors import EngineError
+from engine.handlers import HandlerRegistry
+from engine.models import Alert, AuditEvent, HumanTask, HumanTaskGroup
+from engine.runtime import Runtime
+from engine.store import Store
+
+Command = Callable[[Runtime, argparse.Namespace], int]
+
+
+def plugins() -> list[ModuleType]:
+    return [ep.load() for ep in entry_points(group="jornada.plugins")]
+
+
+def build_runtime(config: dict[str, Any] | None = None) -> Runtime:
+    config = config or load_config()
+    registry = HandlerRegistry()
+    for plugin in plugins():
+        plugin.register(registry)
+    return Runtime(Store(config["database_url"]), registry, config=config)
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--data is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise SystemExit("--data must be a JSON object")
+    return value
+
+
+def cmd_init_db(rt: Runtime, args: argparse.Namespace) -> int:
+    rt.store.migrate()
+    print(f"database ready: {rt.store.engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_deploy(rt: Runtime, args: argparse.Namespace) -> int:
+    files = {str(path): Path(path).read_bytes() for path in args.files}
+    for deployed in rt.deploy(files, actor=args.actor):
+        print(deployed)
+    return 0
+
+
+def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
+    iid = rt.start(
+        args.process, actor=args.actor, customer_id=args.customer, business_key=args.business_key, data=_json(args.data)
+    )
+    print(iid)
+    return 0
+
+
+def cmd_tasks(rt: Runtime, args: argparse.Namespace) -> int:
+    with rt.store.session() as s:
+        query = select(HumanTask).where(HumanTask.state.in_(("ready", "claimed"))).order_by(HumanTask.due_at)
+        if args.role:
+            query = query.join(HumanTaskGroup).where(HumanTaskGroup.group_name == args.role)
+        if args.assignee:
+            query = query.where(HumanTask.assignee == args.assignee)
+        rows = s.execute(query).scalars().all()
+    print(f"{'id':>6}  {'task':<36} {'process':<20} {'customer':<10} {'role':<10} {'assignee':<10} due")
+    for r in rows:
+        due = f"{r.due_at:%Y-%m-%d %H:%M}" if r.due_at else "-"
+        print(
+            f"{r.id:>6}  {r.name[:36]:<36} {r.process_id[:20]:<20} {r.customer_id or '-':<10} "
+            f"{r.candidate_groups[:10]:<10} {r.assignee or '-':<10} {due}"
+        )
+    return 0
+
+
+def cmd_claim(rt: Runtime, args: argparse.Namespace) -> int:
+    rt.claim(args.task, actor=args.actor)
+    print(f"task {args.task} claimed by {args.actor}")
+    return 0
+
+
+def cmd_complete(rt: Runtime, args: argparse.Namespace) -> int:
+    status = rt.complete(args.task, actor=args.actor, data=_json(args.data))
+    print(f"task {args.task} completed; instance is {status}")
+    return 0
+
+
+def cmd_send_event(rt: Runtime, args: argparse.Namespace) -> int:
+    ids = rt.send_message(
+        args.name, _json(args.data), actor=args.actor, customer_id=args.customer, business_key=args.business_key
+    )
+    print(f"message {args.name!r} delivered to {', '.join(ids)}")
+    return 0
+
+
+def cmd_scheduler(rt: Runtime, args: argparse.Namespace) -> int:
+    from engine.scheduler import run_forever, run_once
+
+    if args.once:
+        print(run_once(rt))
+        return 0
+    run_forever(rt)
+    return 0
+
+
+def cmd_alerts(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.ack:
+        rt.acknowledge_alert(args.ack, actor=args.actor)
+        print(f"alert {args.ack} acknowledged")
+        return 0
+    with rt.store.session() as s:
+        rows = s.execute(select(Alert, HumanTask).join(HumanTask).order_by(Alert.raised_at)).all()
+    for alert, task in rows:
+        ack = f"ack by {alert.acknowledged_by}" if alert.acknowledged_by else "open"
+        print(
+            f"{alert.id:>5} {alert.level:<7} {alert.raised_at:%Y-%m-%d %H:%M} task {task.id} {task.name} "
+            f"[{task.customer_id}] {ack}"
+        )
+    return 0
+
+
+def cmd_audit(rt: Runtime, args: argparse.Namespace) -> int:
+    with rt.store.session() as s:
+        if args.action == "verify":
+            result = audit.verify(s)
+            print(result)
+            return 0 if result.ok else 1
+        out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+        writer = csv.writer(out)
+        columns = [
+            "seq",
+            "at",
+            "actor",
+            "action",
+            "process_id",
+            "instance_id",
+            "task_id",
+            "customer_id",
+            "payload",
+            "payload_hash",
+            "prev_hash",
+            "hash",
+        ]
+        writer.writerow(columns)
+        for event in s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars():
+            writer.writerow([getattr(event, c) for c in columns])
+        if args.out:
+            out.close()
+    return 0
+
+
+def print_kpi_table(rows: Sequence[kpi.StepStats]) -> None:
+    print(
+        "Per step (wait = claimed − created; work = completed − claimed; cycle = completed − created; "
+        "SLA % = completed ≤ due)"
+    )
+    head = f"{'process':<18} {'step':<30} {'n':>4} {'wait p50':>9} {'p90':>7} {'work p50':>9} {'p90':>7} "
+    print(head + f"{'cycle p50':>10} {'p90':>7} {'SLA %':>6}")
+    for r in rows:
+        sla = f"{r.sla_percent:5.1f}" if r.sla_percent is not None else "    -"
+        print(
+            f"{r.process_id[:18]:<18} {r.name[:30]:<30} {r.count:>4} {kpi.human(r.wait_median):>9} "
+            f"{kpi.human(r.wait_p90):>7} {kpi.human(r.work_median):>9} {kpi.human(r.work_p90):>7} "
+            f"{kpi.human(r.cycle_median):>10} {kpi.human(r.cycle_p90):>7} {sla:>6}"
+        )
+
+
+def cmd_kpi(rt: Runtime, args: argparse.Namespace) -> int:
+    with rt.store.session() as s:
+        print_kpi_table(kpi.step_stats(s, args.process))
+    return 0
+
+
+def parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    p = argparse.ArgumentParser(prog="jornada", description="Jornada: BPMN customer-journey engine")
+    p.add_argument("--as", dest="actor", default="cli", help="the user name recorded in the audit trail")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+    commands: dict[str, Command] = {}
+
+    def add(name: str, func: Command, help: str) -> argparse.ArgumentParser:
+        commands[name] = func
+        return sub.add_parser(name, help=help)
+
+    add("init-db", cmd_init_db, "create or upgrade the database schema")
+    add("deploy", cmd_deploy, "lint and deploy BPMN files").add_argument("files", nargs="+")
+    s = add("start", cmd_start, "start a process instance")
+    s.add_argument("process")
+    s.add_argument("--customer")
+    s.add_argument("--business-key")
+    s.add_argument("--data", help="initial data as a JSON object")
+    t = add("tasks", cmd_tasks, "list open human tasks")
+    t.add_argument("--role")
+    t.add_argument("--assignee")
+    add("claim", cmd_claim, "claim a task").add_argument("task", type=int)
+    c = add("complete", cmd_complete, "complete a task")
+    c.add_argument("task", type=int)
+    c.add_argument("--data", help="form data as a JSON object")
+    e = add("send-event", cmd_send_event, "send a message to waiting instances")
+    e.add_argument("name")
+    e.add_argument("--customer")
+    e.add_argument("--business-key")
+    e.add_argument("--data")
+    add("scheduler", cmd_scheduler, "run the timer and stuck-step scheduler").add_argument(
+        "--once", action="store_true"
+    )
+    add("alerts", cmd_alerts, "list stuck-step alerts").add_argument("--ack", type=int, help="acknowledge an alert")
+    a = add("audit", cmd_audit, "verify or export the audit trail")
+    a.add_argument("action", choices=["verify", "export"])
+    a.add_argument("--out", help="CSV file for export (default: stdout)")
+    k = add("kpi", cmd_kpi, "task timing KPIs")
+    k.add_argument("what", choices=["steps"])
+    k.add_argument("--process")
+    for plugin in plugins():
+        for name, func, help, configure in getattr(plugin, "commands", lambda: [])():
+            configure(add(name, func, help))
+    return p, commands
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p, commands = parser()
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    runtime = build_runtime()
+    try:
+        return commands[args.command](runtime, args)
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        runtime.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""``jornada demo``: N customers walk the whole journey on an injected clock, worked by simulated staff.
+
+The clock starts ``days`` days ago and moves in steps; each step the staff complete some of the open tasks with
+form data generated from the model's own form fields, product events and survey answers arrive, timers fire and
+the stuck-step sweep runs, exactly as the scheduler would. At the end it prints the KPI table and alert counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+import re
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from tqdm import tqdm
+
+from engine import FrozenClock, MessageNotDelivered, Runtime
+from engine.forms import Field
+from engine.models import Alert, HumanTask, ProcessInstance
+from processes.customers import Customer, Invoice, create_customer
+
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+STAFF = {
+    "csm": ["ana", "bruno"],
+    "support": ["carla", "diego"],
+    "trainer": ["elisa"],
+    "finance": ["fabio"],
+    "security": ["gabi"],
+    "cs_lead": ["helena"],
+}
+COMPANIES = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Vandelay",
+    "Pied Piper",
+    "Aperture",
+    "Black Mesa",
+    "Oscorp",
+    "Gringotts",
+    "Monsters Inc",
+]
+# Choices that move a journey forward most of the time (loops still happen, as in life).
+PREFERRED = {"exam_result": ("pass", 0.75), "outcome": ("paid", 0.6), "severity": ("normal", 0.5)}
+
+
+def fill(field: Field, rng: random.Random, today: date) -> Any:
+    if field.type == "boolean":
+        return rng.random() < 0.85
+    if field.type == "long":
+        low = int(float(field.constraints.get("min") or 0))
+        high = int(float(field.constraints.get("max") or low + 100))
+        return rng.randint(low, max(low, high))
+    if field.type == "date":
+        return today.isoformat()
+    if field.type == "enum":
+        options = [option for option, _ in field.options]
+        preferred = PREFERRED.get(field.id)
+        if preferred and preferred[0] in options and rng.random() < preferred[1]:
+            return preferred[0]
+        return rng.choice(options)
+    limit = int(field.constraints.get("maxlength") or 40)
+    samples = [f"{field.label} ok"[:limit], "acme-1", "cs@acme.example", "REF-2026-001", "https://acme.example"]
+    if "email" in field.id:
+        samples.insert(0, "cs@acme.example")
+    pattern = field.constraints.get("pattern")
+    return next((s for s in samples if not pattern or re.fullmatch(pattern, s)), samples[0])
+
+
+class Simulation:
+    def __init__(self, runtime: Runtime, clock: FrozenClock, rng: random.Random) -> None:
+        self.runtime, self.clock, self.rng = runtime, clock, rng
+
+    def work_tasks(self, share: float) -> int:
+        with self.runtime.store.session() as s:
+            rows = s.execute(select(HumanTask).where(HumanTask.state.in_(("ready", "claimed")))).scalars().all()
+        done = 0
+        for row in rows:
+            if self.rng.random() > share:
+                continue
+            group = (row.candidate_groups.split(",") or ["csm"])[0]
+            actor = self.rng.choice(STAFF.get(group, ["ana"]))
+            if row.assignee is None:
+                self.runtime.claim(row.id, actor=actor)
+                self.clock.advance(minutes=self.rng.randint(5, 90))
+            else:
+                actor = row.assignee
+            self.runtime.complete(row.id, actor=actor, data=self.form_data(row))
+            done += 1
+        return done
+
+    def form_data(self, row: HumanTask) -> dict[str, Any]:
+        today = self.clock.now().date()
+        return {f.id: fill(f, self.rng, today) for f in self.runtime.task_view(row.id).fields if not f.readonly}
+
+    def product_events(self, customers: list[str]) -> None:
+        for customer_id in customers:
+            for message, chance in (("first_use", 0.15), ("csat_response", 0.3)):
+                if self.rng.random() < chance:
+                    payload = (
+                        {"feature": "reports"} if message == "first_use" else {"csat_score": self.rng.randint(1, 5)}
+                    )
+                    with contextlib.suppress(MessageNotDelivered):  # nobody waits for it now: fire-and-forget
+                        self.runtime.send_message(message, payload, actor="events-api", customer_id=customer_id)
+
+    def occurrences(self, customers: list[str]) -> None:
+        """Active customers open tickets, ask for training, grow, and promoters refer."""
+        with self.runtime.store.session() as s:
+            active = (
+                s.execute(select(Customer.id).where(Customer.id.in_(customers), Customer.stage == "active"))
+                .scalars()
+                .all()
+            )
+        for customer_id in active:
+            roll = self.rng.random()
+            if roll < 0.08:
+                self.runtime.start(
+                    "support",
+                    actor="events-api",
+                    customer_id=customer_id,
+                    data={"subject": "Cannot export report", "severity": "normal"},
+                )
+            elif roll < 0.10:
+                self.runtime.start(
+                    "expansion",
+                    actor="ana",
+                    customer_id=customer_id,
+                    data={"signal": self.rng.choice(["usage", "seats"]), "new_mrr": 1500},
+                )
+            elif roll < 0.11:
+                self.runtime.start("referrals", actor="ana", customer_id=customer_id, data={"nps": 10})
+            elif roll < 0.12:
+                self.runtime.start("advanced_training", actor="elisa", customer_id=customer_id)
+            elif roll < 0.135:
+                self.runtime.send_message(
+                    "offboarding_requested", {"reason": "budget"}, actor="ana", customer_id=customer_id
+                )
+
+
+def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
+    rng = random.Random(args.seed)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=args.days)
+    clock = FrozenClock(start)
+    sim_runtime = Runtime(runtime.store, runtime.handlers, clock=clock, config=runtime.config, sandbox=runtime.sandbox)
+    sim_runtime.deploy({p.name: p.read_bytes() for p in sorted(BPMN_DIR.glob("*.bpmn"))}, actor="demo")
+    sim = Simulation(sim_runtime, clock, rng)
+    customers = []
+    with sim_runtime.unit() as u:
+        offset = u.session.execute(select(func.count()).select_from(Customer)).scalar_one()
+        for n in range(args.customers):
+            cid = f"C-{offset + n + 1:04d}"
+            name = f"{COMPANIES[(offset + n) % len(COMPANIES)]} {offset + n + 1}"
+            create_customer(
+                u.session,
+                cid,
+                name,
+                now=u.now,
+                email=f"cs@{name.split()[0].lower()}.example",
+                mrr=rng.choice([500.0, 900.0, 2000.0]),
+                csm_owner=rng.choice(STAFF["csm"]),
+            )
+            u.session.add(
+                Invoice(
+                    customer_id=cid,
+                    amount=rng.choice([0.0, 450.0, 900.0]),
+                    due_at=u.now + timedelta(days=rng.randint(20, 60)),
+                )
+            )
+            customers.append(cid)
+    steps = args.days * 6
+    starts: dict[int, list[str]] = {}
+    for index, cid in enumerate(customers):  # sign-ups spread over the first third of the period
+        starts.setdefault(index * (steps // 3) // max(1, len(customers)), []).append(cid)
+    with tqdm(total=steps, desc="demo", unit="step", disable=args.quiet) as bar:
+        for step in range(steps):
+            for cid in starts.get(step, []):
+                sim_runtime.start("customer_journey", actor="sales-bot", customer_id=cid)
+            sim.work_tasks(share=0.35)
+            sim.product_events(customers)
+            if step % 6 == 0:
+                sim.occurrences(customers)
+            clock.advance(hours=4)
+            sim_runtime.fire_due_timers()
+            sim_runtime.sweep_stuck_steps(actor="demo-scheduler")
+            bar.update(1)
+    with sim_runtime.store.session() as s:
+        from engine import kpi
+        from engine.cli import print_kpi_table
+
+        print()
+        print_kpi_table(kpi.step_stats(s))
+        levels = Counter(s.execute(select(Alert.level)).scalars().all())
+        statuses = Counter(s.execute(select(ProcessInstance.status)).scalars().all())
+        stages = Counter(s.execute(select(Customer.stage)).scalars().all())
+    print(f"\nalerts raised: behind={levels.get('behind', 0)} stuck={levels.get('stuck', 0)}")
+    print("instances: " + ", ".join(f"{k}={v}" for k, v in sorted(statuses.items())))
+    print("customers by stage: " + ", ".join(f"{k}={v}" for k, v in sorted(stages.items())))
+    return 0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument("--days", type=int, default=90, help="simulated days, ending now")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")

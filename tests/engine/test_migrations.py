@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from sqlalchemy import inspect
+
+from engine.models import Base
+from engine.store import Store
+
+
+def test_the_alembic_migrations_create_exactly_the_model_tables(database_url: str) -> None:
+    import processes.customers  # noqa: F401
+
+    store = Store(database_url)
+    store.migrate()
+    inspector = inspect(store.engine)
+    tables = set(inspector.get_table_names()) - {"alembic_version"}
+    assert tables == set(Base.metadata.tables)
+    for name, table in Base.metadata.tables.items():
+        assert {c["name"] for c in inspector.get_columns(name)} == {c.name for c in table.columns}, name
+    store.dispose()
