@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/mypy
 
 test-sqlite: install
-	JORNADA_TEST_DB=sqlite $(BIN)/pytest -q
+	JORNADA_TEST_DB=sqlite $(BIN)/pytest -q -m "not postgres"
 
 test-postgres: install
 	JORNADA_TEST_DB=postgresql JORNADA_TEST_PG_URL="$$(scripts/postgres.sh)" $(BIN)/pytest -q

@@ -15,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -26,13 +25,14 @@ from engine import audit, specs
 from engine.dialects import ASSIGNEE, CANDIDATE_GROUPS, PRIORITY
 from engine.durations import DurationError, parse_duration
 from engine.models import HumanTask, HumanTaskGroup, ProcessInstance, Timer
+from engine.sandbox import SandboxedScriptEngine
 
 log = logging.getLogger(__name__)
 
 OPEN_STATES = ("ready", "claimed")
 
 
-class JornadaScriptEngine(PythonScriptEngine):
+class JornadaScriptEngine(SandboxedScriptEngine):
     """The script engine of one execution; ``call_handler`` dispatches service-task topics."""
 
     call_handler: Callable[[Task, str, Mapping[str, str]], Mapping[str, Any] | None] | None = None
@@ -212,8 +212,9 @@ def describe_failure(workflow: BpmnWorkflow, exc: Exception) -> str:
         spec = failed[0].task_spec
         where = f"{spec.bpmn_id} ({spec.bpmn_name or spec.__class__.__name__}) in {failed[0].workflow.spec.name}: "
     message = str(exc).strip().rstrip(".").strip()
-    if hasattr(exc, "error_line") and getattr(exc, "line_number", None):
-        message += f" (line {exc.line_number}: {str(exc.error_line).strip()})"
+    line, error_line = getattr(exc, "line_number", None), getattr(exc, "error_line", None)
+    if line and error_line and f"line {line}" not in message:
+        message += f" (line {line}: {str(error_line).strip()})"
     return where + (message or exc.__class__.__name__)
 
 

@@ -3,14 +3,18 @@ this module reads the XML itself so every refusal names the file, the element id
 
 from __future__ import annotations
 
+import ast
+import difflib
 import re
-from collections.abc import Callable, Container, Mapping
+import threading
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.dialects import JornadaParser, is_iso_literal
 from engine.durations import DurationError, parse_duration
@@ -24,6 +28,23 @@ NS = {"bpmn": BPMN, "camunda": CAMUNDA, "spiffworkflow": SPIFF}
 SLA_KEYS = ("sla_warn", "sla_due", "sla_stuck")
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+_ISO_ATTEMPT = re.compile(r"^\s*(R\d*/|PT?\d|\d{4}-\d\d)")  # meant as an ISO value, not as a Python expression
+_TIMER_EXAMPLES = {
+    "timeDuration": "a duration such as P3D or PT4H",
+    "timeCycle": "a repeating interval such as R3/P1W",
+    "timeDate": "a date-time such as 2027-01-01T09:00:00Z",
+}
+_PREFIXES = {BPMN: "bpmn:", CAMUNDA: "camunda:", SPIFF: "spiffworkflow:"}
+_SCHEMA_LOCK = threading.Lock()  # an lxml schema keeps its error log on the object
+_SPIFF_MESSAGES = (  # SpiffWorkflow's wording -> what a designer can act on ({tag}: e.g. bpmn:complexGateway)
+    (r"^There is no support implemented for this task type.*", "{tag} is not supported by Jornada's engine"),
+    (r"^No start event found", "the process has no start event"),
+    (r"^Exactly one start event is required in a SubWorkflow Task; found (\d+)",
+     r"a sub-process needs exactly one start event inside it; it has \1"),
+    (r"^A SubWorkflow Must contain an End event", "a sub-process needs an end event inside it"),
+    (r"^When looking for a task spec, we found two items.*\((.*)\)$",
+     r"a sequence flow leaves this element for '\1', which is not in the same process or sub-process"),
+)  # fmt: skip
 
 
 @dataclass
@@ -46,28 +67,65 @@ class SourceFile:
         return found[0].sourceline if found else None
 
 
+def _element_near(root: etree._Element | None, line: int | None, tag: str | None = None) -> str | None:
+    """The id of the last element starting at or before ``line`` (preferring ``tag``), or of its nearest
+    ancestor with an id."""
+    if root is None or not line:
+        return None
+    before = [el for el in root.iter() if isinstance(el.tag, str) and el.sourceline and el.sourceline <= line]
+    exact = [el for el in before if el.sourceline == line and (tag is None or el.tag == tag)]
+    node = exact[0] if exact else (before[-1] if before else None)
+    while node is not None and not node.get("id"):
+        node = node.getparent()
+    return node.get("id") if node is not None else None
+
+
+def _label(node: etree._Element) -> str:
+    """What the designer sees on the diagram: the element's name (one line), else its id."""
+    return " ".join((node.get("name") or "").split()) or node.get("id") or "?"
+
+
+def _compact(message: str, limit: int = 240) -> str:
+    """An lxml message without namespace URIs, cut to ``limit`` characters."""
+    for uri, prefix in _PREFIXES.items():
+        message = message.replace(f"{{{uri}}}", prefix)
+    message = re.sub(r"\{[^}]*\}", "", message).strip().rstrip(".")
+    return message if len(message) <= limit else message[: limit - 1].rstrip(" ,") + "…"
+
+
 def read(name: str, data: bytes) -> SourceFile:
-    """Checks on the raw bytes and the XML syntax: empty, binary, DOCTYPE/entities, malformed."""
+    """Checks on the raw bytes, the XML syntax and the BPMN 2.0 schema: empty, binary, not UTF-8,
+    DOCTYPE/entities, malformed, not valid BPMN."""
     from engine.specs import parse_xml
 
     source = SourceFile(name, data)
     if not data.strip():
         source.problem("the file is empty")
         return source
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        source.problem("the file is UTF-16 text; save it as UTF-8")
+        return source
     if b"\x00" in data[:8192]:
-        source.problem("the file is binary, not BPMN XML")
+        source.problem("the file is binary (an image or an archive?), not BPMN XML")
         return source
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        source.problems.append(Problem(name, None, data[: exc.start].count(b"\n") + 1, "the file is not UTF-8 text"))
+        line = data[: exc.start].count(b"\n") + 1
+        try:
+            near = _element_near(parse_xml(data.decode("utf-8", "replace").encode("utf-8")), line)
+        except etree.XMLSyntaxError:
+            near = None
+        byte = data[exc.start : exc.start + 1].hex().upper()
+        message = f"the file is not UTF-8 text (byte 0x{byte} on line {line}); save it as UTF-8"
+        source.problems.append(Problem(name, near, line, message))
         return source
     match = _DOCTYPE.search(data)
     if match:
         line = data[: match.start()].count(b"\n") + 1
-        source.problems.append(
-            Problem(name, None, line, "DOCTYPE and entity declarations are not allowed (XXE, entity expansion)")
-        )
+        message = "the file declares a DOCTYPE or entities, which are refused for security (external entities, "
+        message += "entity expansion); remove the <!DOCTYPE …> block"
+        source.problems.append(Problem(name, None, line, message))
         return source
     try:
         source.root = parse_xml(data)
@@ -75,15 +133,48 @@ def read(name: str, data: bytes) -> SourceFile:
         source.problems.append(Problem(name, None, exc.lineno, f"malformed XML: {exc.msg}"))
         return source
     if source.root.tag != f"{{{BPMN}}}definitions":
-        source.problem(f"the root element is {source.root.tag!r}, not bpmn:definitions", source.root)
+        source.problem(f"the root element is {_compact(source.root.tag)!r}, not bpmn:definitions", source.root)
+        return source
+    _check_schema(source)
     return source
+
+
+def _check_schema(source: SourceFile) -> None:
+    assert source.root is not None
+    VALIDATOR.preprocess(source.root)  # as SpiffWorkflow does before it validates (bpmn-js correlation tags)
+    with _SCHEMA_LOCK:
+        valid = VALIDATOR.validator.validate(source.root)
+        errors = [(e.line, e.message) for e in VALIDATOR.validator.error_log] if not valid else []
+    for line, message in errors[:10]:
+        found = re.match(r"Element '([^']+)'", message)
+        element = _element_near(source.root, line, found[1] if found else None)
+        if found and "This element is not expected" in message:
+            message = f"{_compact(found[1])} is not allowed here"
+        source.problems.append(Problem(source.name, element, line, f"not valid BPMN 2.0: {_compact(message)}"))
 
 
 def _check_code(source: SourceFile, node: etree._Element, code: str, mode: str, what: str, owner: str) -> None:
     try:
         check(code, "exec" if mode == "exec" else "eval")
     except SandboxError as exc:
-        source.problem(f"{what} does not compile: {exc}", node, owner)
+        offset = 0 if mode == "exec" else code[: len(code) - len(code.lstrip())].count("\n")
+        line = node.sourceline + offset + (exc.line or 1) - 1 if node.sourceline else None
+        shown = " ".join(code.split())
+        subject = f"{what} {shown!r}" if mode == "eval" and len(shown) <= 80 else what
+        verdict = "is refused by the sandbox" if exc.kind == "forbidden" else "is not valid Python"
+        where = f" (line {exc.line} of the script)" if mode == "exec" and exc.line else ""
+        source.problems.append(Problem(source.name, owner or None, line, f"{subject} {verdict}: {exc.message}{where}"))
+
+
+def _timer_literal(text: str) -> str | None:
+    """The ISO text a timer means literally (``P3D`` or ``'P3D'``), or None for an expression over task data."""
+    if is_iso_literal(text) or _ISO_ATTEMPT.match(text):
+        return text.strip()
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value.strip() if isinstance(value, str) else None
 
 
 def _check_timer(source: SourceFile, node: etree._Element, owner: str) -> None:
@@ -92,18 +183,22 @@ def _check_timer(source: SourceFile, node: etree._Element, owner: str) -> None:
     if not text:
         source.problem(f"the timer's {kind} is empty", node, owner)
         return
-    if not is_iso_literal(text):
-        _check_code(source, node, text, "eval", f"timer expression {text!r}", owner)
+    literal = _timer_literal(text)
+    if literal is None:
+        _check_code(source, node, text, "eval", f"timer expression {kind}", owner)
         return
     try:
+        if not is_iso_literal(literal):
+            raise ValueError(literal)
         if kind == "timeDate":
-            TimerEventDefinition.get_datetime(text)
+            TimerEventDefinition.get_datetime(literal)
         elif kind == "timeCycle":
-            TimerEventDefinition.parse_iso_recurring_interval(text)
+            TimerEventDefinition.parse_iso_recurring_interval(literal)
         else:
-            TimerEventDefinition.parse_iso_duration(text)
-    except Exception as exc:
-        source.problem(f"timer {kind} {text!r} is not a valid ISO-8601 value ({exc})", node, owner)
+            TimerEventDefinition.parse_iso_duration(literal)
+    except Exception:  # the library raises bare Exceptions
+        example = _TIMER_EXAMPLES.get(kind, "an ISO-8601 value")
+        source.problem(f"timer {kind} {literal!r} is not a valid ISO-8601 value: expected {example}", node, owner)
 
 
 def _lanes(process: etree._Element) -> dict[str, str]:
@@ -115,27 +210,45 @@ def _lanes(process: etree._Element) -> dict[str, str]:
     return lanes
 
 
-def _check_process(source: SourceFile, process: etree._Element, topics: Container[str]) -> None:
+def _check_flows(source: SourceFile, process: etree._Element) -> None:
     ids = {node.get("id") for node in process.iter() if node.get("id")}
+    outgoing: dict[str, list[etree._Element]] = {}
     for flow in process.iterfind(".//bpmn:sequenceFlow", NS):
         for end in ("sourceRef", "targetRef"):
             ref = flow.get(end)
             if ref not in ids:
-                source.problem(f"sequence flow {end} points to unknown element {ref!r}", flow)
+                source.problem(f"sequence flow {end} points to {ref!r}, which is not an element of this process", flow)
+        outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
         condition = flow.find("bpmn:conditionExpression", NS)
         if condition is not None and (condition.text or "").strip():
             _check_code(source, condition, condition.text or "", "eval", "condition", flow.get("id") or "")
-    for gateway in process.iterfind(".//bpmn:exclusiveGateway", NS):
-        outgoing = process.xpath(".//bpmn:sequenceFlow[@sourceRef=$g]", namespaces=NS, g=gateway.get("id"))
-        if len(outgoing) > 1:
-            for flow in outgoing:
-                has_condition = (flow.findtext("bpmn:conditionExpression", "", NS) or "").strip()
-                if not has_condition and flow.get("id") != gateway.get("default"):
-                    source.problem(
-                        f"flow {flow.get('id')!r} leaves exclusive gateway {gateway.get('id')!r} with no "
-                        "condition and is not its default flow",
-                        flow,
-                    )
+    for node in process.iter(f"{{{BPMN}}}*"):
+        flows = outgoing.get(node.get("id") or "", [])
+        kind = etree.QName(node).localname
+        if len(flows) < 2 or kind.endswith("Gateway") or kind in ("startEvent", "sequenceFlow"):
+            continue
+        names = ", ".join(repr(f.get("id")) for f in flows)
+        source.problem(
+            f"{kind} {_label(node)!r} has {len(flows)} outgoing sequence flows ({names}); "
+            "split with a gateway instead: parallel to take every path, exclusive with conditions to choose one",
+            node,
+        )
+    for gateway in process.xpath(".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NS):
+        flows = outgoing.get(gateway.get("id") or "", [])
+        for flow in flows if len(flows) > 1 else []:
+            has_condition = (flow.findtext("bpmn:conditionExpression", "", NS) or "").strip()
+            if not has_condition and flow.get("id") != gateway.get("default"):
+                kind = etree.QName(gateway).localname.replace("Gateway", "")
+                source.problem(
+                    f"flow {_label(flow)!r} leaves {kind} gateway "
+                    f"{_label(gateway)!r} with no condition and is not its default flow: "
+                    "give it a condition or make it the gateway's default flow",
+                    flow,
+                )
+
+
+def _check_process(source: SourceFile, process: etree._Element, topics: Container[str]) -> None:
+    _check_flows(source, process)
     lanes = _lanes(process)
     for task in process.iterfind(".//bpmn:userTask", NS):
         groups = (task.get(f"{{{CAMUNDA}}}candidateGroups") or "").strip()
@@ -147,6 +260,7 @@ def _check_process(source: SourceFile, process: etree._Element, topics: Containe
                     parse_duration(prop.get("value") or "", _EPOCH)
                 except DurationError as exc:
                     source.problem(f"SLA property {prop.get('name')}: {exc}", prop, task.get("id"))
+    known = sorted(topics) if isinstance(topics, Iterable) else []
     for task in process.iterfind(".//bpmn:serviceTask", NS):
         topic = task.get(f"{{{CAMUNDA}}}topic")
         operator = task.find(".//spiffworkflow:serviceTaskOperator", NS)
@@ -154,7 +268,9 @@ def _check_process(source: SourceFile, process: etree._Element, topics: Containe
         if not topic:
             source.problem("service task has no handler: set Implementation 'External' and a topic", task)
         elif topic not in topics:
-            source.problem(f"service task handler {topic!r} is not registered", task)
+            close = difflib.get_close_matches(topic, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"registered topics: {', '.join(known[:12]) or 'none'}"
+            source.problem(f"service task handler {topic!r} is not registered; {hint}", task)
     for task in process.iterfind(".//bpmn:scriptTask", NS):
         script = task.findtext("bpmn:script", None, NS)
         if not (script or "").strip():
@@ -175,12 +291,28 @@ def _check_process(source: SourceFile, process: etree._Element, topics: Containe
             _check_code(source, message, expression, "eval", "message payload expression", owner.get("id") or "")
 
 
+def _executable(process: etree._Element) -> bool:
+    return process.get("isExecutable", "false") == "true"
+
+
 def check_semantics(sources: list[SourceFile], topics: Container[str]) -> None:
+    """Checks on every executable process; a file without one is refused, naming its processes."""
     for source in sources:
         if source.root is None:
             continue
-        for process in source.root.iterfind(".//bpmn:process", NS):
-            _check_process(source, process, topics)
+        processes = source.root.findall(".//bpmn:process", NS)
+        for process in processes:
+            if _executable(process):
+                _check_process(source, process, topics)
+        if not any(_executable(p) for p in processes):
+            for process in processes:
+                source.problem(
+                    f"process {_label(process)!r} is not executable: tick 'Executable' "
+                    'in the properties panel (isExecutable="true")',
+                    process,
+                )
+            if not processes:
+                source.problem("the file has no process to deploy", source.root)
 
 
 def parse_all(
@@ -191,7 +323,7 @@ def parse_all(
     ``deployed(process_id)`` returns the BPMN of an already deployed process a call activity may name.
     Returns the parser, {process id: file} for the uploaded executable processes, and the problems found.
     """
-    parser = JornadaParser(validate=True)
+    parser = JornadaParser(validate=False)  # read() has checked the schema, with every error's line
     problems: list[Problem] = []
     owners: dict[str, SourceFile] = {}
     for source in sources:
@@ -204,16 +336,19 @@ def parse_all(
         return parser, owners, problems
     for pid, process_parser in parser.process_parsers.items():
         owner = next((s for s in sources if s.name == process_parser.filename), None)
-        if owner is not None and process_parser.node.get("isExecutable", "false") == "true":
+        if owner is not None and _executable(process_parser.node):
             owners[pid] = owner
     _add_dependencies(parser, deployed, problems, sources)
     for pid, source in owners.items():
         try:
             parser.get_spec(pid)
-            parser.get_subprocess_specs(pid)
+            parser.get_subprocess_specs(pid, require_call_activity_specs=False)  # missing ones: _add_dependencies
         except ValidationException as exc:
             file = next((s for s in sources if s.name == exc.file_name), source)
-            problems.append(_problem_of(exc, file))
+            problems.append(_problem_of(exc, file, pid))
+        except Exception as exc:  # the parser's own bugs on unusual input must not become a server error
+            message = f"the engine cannot read this process: {type(exc).__name__}: {exc}"
+            problems.append(Problem(source.name, pid, source.line_of(pid), message))
     return parser, owners, problems
 
 
@@ -245,11 +380,12 @@ def _add_dependencies(
             parser.add_bpmn_xml(parse_xml(xml.encode("utf-8")), filename=f"deployed:{pid}")
 
 
-def _problem_of(exc: ValidationException, source: SourceFile) -> Problem:
-    element_id = exc.id or None
+def _problem_of(exc: ValidationException, source: SourceFile, fallback_id: str | None = None) -> Problem:
+    element_id = exc.id or fallback_id
     line = exc.line_number if isinstance(exc.line_number, int) and exc.line_number else source.line_of(element_id)
-    message = str(exc).rstrip(". ").strip() or exc.__class__.__name__
-    message = message.split("\nSource Details", 1)[0]
+    message = str(exc).split("\nSource Details", 1)[0].rstrip(". ").strip() or exc.__class__.__name__
+    for spiff, ours in _SPIFF_MESSAGES:
+        message = re.sub(spiff, ours.replace("{tag}", exc.tag or "this element"), message, flags=re.DOTALL)
     return Problem(exc.file_name or source.name, element_id, line, message)
 
 
@@ -268,7 +404,5 @@ def lint(
     parser, owners, problems = parse_all(sources, deployed)
     problems += [p for s in sources for p in s.problems]
     if not problems and not owners:
-        problems = [
-            Problem(s.name, None, None, 'the file has no executable process (isExecutable="true")') for s in sources
-        ]
+        problems = [Problem(s.name, None, None, "the upload has no executable process") for s in sources]
     return parser, owners, problems

@@ -32,7 +32,7 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
-from engine.execution import Execution, JornadaScriptEngine
+from engine.execution import Execution, JornadaScriptEngine, due_timers
 from engine.handlers import HandlerContext, HandlerRegistry
 from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
@@ -495,17 +495,15 @@ class Runtime:
                 .order_by(Timer.due_at)
                 .limit(limit)
             ).all()
-        by_instance: dict[str, list[str]] = {}
-        for instance_id, element in due:
-            by_instance.setdefault(instance_id, []).append(element)
         fired = 0
-        for instance_id, elements in by_instance.items():
+        for instance_id in dict.fromkeys(instance_id for instance_id, _ in due):
             try:
                 with self.unit() as u:
                     ex = self._load(u, instance_id, SYSTEM)
-                    if ex.instance.status not in ("running", "waiting"):
-                        continue
-                    ex.record("timer_fired", {"elements": sorted(set(elements))})
+                    due_now = sorted({t.task_spec.bpmn_id for t, at in due_timers(ex.workflow) if at <= u.now})
+                    if ex.instance.status not in ("running", "waiting") or not due_now:
+                        continue  # cancelled, finished, or another scheduler fired it since our query
+                    ex.record("timer_fired", {"elements": due_now})
                     self._finish(ex)
                     fired += 1
             except ConflictError:

@@ -254,7 +254,7 @@ def _to_data(value: Any, where: str) -> Any:
     """Copy ``value`` as JSON-like data (+ date, datetime, timedelta); tuples and sets become lists."""
     if isinstance(value, str | int | float | type(None) | date | timedelta):  # int covers bool
         if isinstance(value, datetime) and value.tzinfo and type(value.tzinfo) is not timezone:
-            return value.astimezone(UTC)  # keep replies within the parent's unpickling allow-list
+            return value.astimezone(timezone(value.utcoffset() or timedelta()))  # e.g. ZoneInfo: not allow-listed
         return value
     if isinstance(value, list | tuple | set | frozenset):
         if isinstance(value, set | frozenset):  # a stable order: set order varies between processes
@@ -263,7 +263,8 @@ def _to_data(value: Any, where: str) -> Any:
         return [_to_data(item, where) for item in value]
     if isinstance(value, dict):
         return {_to_data(k, where): _to_data(v, where) for k, v in value.items()}
-    raise SandboxError("runtime", f"{where} holds a {type(value).__name__}, which is not JSON-like data")
+    hint = "convert it (e.g. with list() or str()) or del it at the end of the script"
+    raise SandboxError("runtime", f"{where} holds a {type(value).__name__} value, which is not data; {hint}")
 
 
 def _run(mode: Literal["exec", "eval"], source: str, context: dict[str, Any], now: datetime) -> Any:
@@ -388,12 +389,15 @@ class Sandbox:
             raise SandboxError("runtime", f"the task data cannot be passed to the sandbox: {exc}") from None
         with self._lock:
             conn = self._worker()
-            conn.send_bytes(request)
-            if not conn.poll(self.budget_seconds):
-                self._stop()
-                raise SandboxError("timeout", f"script exceeded its {self.budget_seconds} s budget")
             try:
+                conn.send_bytes(request)
+                if not conn.poll(self.budget_seconds):
+                    self._stop()
+                    raise SandboxError("timeout", f"script exceeded its {self.budget_seconds} s budget")
                 reply = _ReplyUnpickler(io.BytesIO(conn.recv_bytes())).load()
+            except pickle.UnpicklingError as exc:
+                self._stop()
+                raise SandboxError("runtime", f"the sandbox worker sent a bad reply: {exc}") from None
             except (EOFError, OSError):
                 if self._stop() == -signal.SIGKILL:
                     raise SandboxError("memory", "the sandbox worker was killed (out of memory?)") from None
@@ -410,7 +414,7 @@ class Sandbox:
         self._stop()
         _MP.set_forkserver_preload([__name__])  # the forkserver imports this module once, not every worker
         self._conn, child_conn = _MP.Pipe()
-        self._process = _MP.Process(  # type: ignore[attr-defined]
+        self._process = _MP.Process(
             target=_worker_main, args=(child_conn, self.memory_mb), name="jornada-sandbox", daemon=True
         )
         self._process.start()
@@ -433,7 +437,7 @@ class Sandbox:
 
 
 # ---- SpiffWorkflow integration -----------------------------------------------------------------------------
-class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
+class SandboxedEnvironment(TaskDataEnvironment):
     """A SpiffWorkflow script environment that runs every script and expression in a Sandbox."""
 
     def __init__(self, sandbox: Sandbox, clock: Callable[[], datetime]) -> None:
@@ -453,7 +457,7 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         return True
 
 
-class SandboxedScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+class SandboxedScriptEngine(PythonScriptEngine):
     """``PythonScriptEngine(environment=SandboxedEnvironment(...))`` whose errors carry the reason and line.
 
     The plain engine reports a refused *expression* only as "Error evaluating expression ..." (the SandboxError
@@ -464,9 +468,9 @@ class SandboxedScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         try:
             return super().evaluate(task, expression, external_context)
         except WorkflowTaskException as exc:
-            if isinstance(exc.__context__, SandboxError):
-                exc.add_note(str(exc.__context__))
-                exc.line_number = exc.__context__.line
+            if isinstance(cause := exc.__context__, SandboxError):
+                exc.add_note(str(cause))
+                exc.line_number, exc.error_line = cause.line, expression.strip() if cause.line else None
             raise
 
     def create_task_exec_exception(self, task: Any, script: str, err: Exception) -> Exception:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -215,6 +217,17 @@ def test_size_guards_refuse_big_operands_before_computing(sandbox: Sandbox) -> N
     assert time.monotonic() - started < BUDGET
 
 
+def test_a_worker_killed_by_the_os_is_reported_and_replaced() -> None:
+    with Sandbox(budget_seconds=5) as box:
+        box.start()
+        assert box._process is not None
+        threading.Timer(0.3, os.kill, (box._process.pid, signal.SIGKILL)).start()
+        with pytest.raises(SandboxError) as caught:
+            box.execute("while True:\n    pass", {}, NOW)
+        assert caught.value.kind == "memory"
+        assert box.evaluate("1 + 1", {}, NOW) == 2
+
+
 def test_concurrent_callers_each_get_their_own_answer(sandbox: Sandbox) -> None:
     answers: dict[int, list[int]] = {}
 
@@ -254,6 +267,14 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
+
+
+def test_the_environment_updates_task_data_in_place(sandbox: Sandbox) -> None:
+    data = {"health": 30, "temp": "scratch", "_private": "kept"}
+    environment = SandboxedEnvironment(sandbox, clock=lambda: NOW)
+    assert environment.execute("score = health * 2\ndel temp", data) is True
+    assert data == {"health": 30, "score": 60, "_private": "kept"}
+    assert environment.evaluate("score > health", data) is True
 
 
 def run_workflow(
@@ -302,6 +323,7 @@ def test_a_malicious_condition_puts_the_gateway_in_error_with_the_refusal(sandbo
     assert "Error evaluating expression" in str(caught.value)
     assert '"__import__" is an invalid variable name' in str(caught.value)
     assert caught.value.task.task_spec.bpmn_id == "gw"
+    assert caught.value.line_number == 1
     assert caught.value.task.state == TaskState.ERROR
 
 

@@ -1,0 +1,87 @@
+"""Two sessions on one task, and a restart on the same database."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from engine import ConflictError, FrozenClock, Runtime, Store, forms
+from engine.models import AuditEvent, HumanTask, ProcessInstance, TaskKpi
+from processes import build_registry
+from tests.bpmn_builder import linear
+from tests.engine.test_runtime_basics import instance, open_tasks
+
+
+def test_two_sessions_completing_the_same_task_one_wins_one_gets_a_conflict(
+    runtime: Runtime, database_url: str, clock: FrozenClock, config: dict, sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime.deploy({"l.bpmn": linear("lin", 2)}, actor="designer")
+    iid = runtime.start("lin", actor="alice", customer_id="C-1")
+    [task] = open_tasks(runtime, iid)
+    # Both sessions load the instance before either saves (where the database lets them: SQLite queues writers
+    # at BEGIN, so there the barrier times out and the second session sees the first one's commit).
+    barrier = threading.Barrier(2)
+    validate = forms.validate
+
+    def validate_together(spec, data):  # type: ignore[no-untyped-def]
+        try:
+            barrier.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass
+        return validate(spec, data)
+
+    monkeypatch.setattr(forms, "validate", validate_together)
+    results: dict[str, object] = {}
+
+    def worker(name: str) -> None:
+        rt = Runtime(Store(database_url), build_registry(), clock=clock, config=config, sandbox=sandbox)
+        try:
+            results[name] = rt.complete(task.id, actor=name, data={"note": name})
+        except Exception as exc:
+            results[name] = exc
+        finally:
+            rt.close()
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("bob", "carol")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    winners = [n for n, r in results.items() if r == "running"]
+    losers = [r for r in results.values() if isinstance(r, ConflictError)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    # the instance is consistent: exactly one completion, one KPI row, and the next step open once
+    [next_task] = open_tasks(runtime, iid)
+    assert next_task.element_id == "t2"
+    with runtime.store.session() as s:
+        assert len(s.execute(select(TaskKpi)).scalars().all()) == 1
+        completions = s.execute(select(AuditEvent).where(AuditEvent.action == "task_completed")).scalars().all()
+        assert [e.actor for e in completions] == winners
+        done = s.get(HumanTask, task.id)
+        assert done is not None and done.completed_by == winners[0]
+
+
+def test_a_fresh_engine_on_the_same_database_lists_the_same_tasks_and_finishes_every_instance(
+    runtime: Runtime, database_url: str, clock: FrozenClock, config: dict, sandbox
+) -> None:
+    runtime.deploy({"l.bpmn": linear("lin", 3)}, actor="designer")
+    ids = [runtime.start("lin", actor="alice", customer_id=f"C-{n}") for n in range(4)]
+    for n, iid in enumerate(ids):  # instance n has n steps done
+        for _ in range(min(n, 3)):
+            [task] = open_tasks(runtime, iid)
+            runtime.complete(task.id, actor="bob")
+    before = sorted((t.instance_id, t.element_id) for iid in ids for t in open_tasks(runtime, iid))
+    runtime.close()
+
+    restarted = Runtime(Store(database_url), build_registry(), clock=clock, config=config, sandbox=sandbox)
+    after = sorted((t.instance_id, t.element_id) for iid in ids for t in open_tasks(restarted, iid))
+    assert after == before
+    for iid in ids:
+        while open_tasks(restarted, iid):
+            restarted.complete(open_tasks(restarted, iid)[0].id, actor="dora")
+        assert instance(restarted, iid).status == "completed"
+    with restarted.store.session() as s:
+        assert set(s.execute(select(ProcessInstance.status)).scalars()) == {"completed"}
+    restarted.close()
