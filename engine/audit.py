@@ -67,14 +67,17 @@ def append(
     task_id: str | None = None,
     customer_id: str | None = None,
 ) -> AuditEvent:
-    """Append one event inside the caller's transaction."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    """Append one event inside the caller's transaction (Core statements: this is on every operation's path)."""
+    conn, head_table = session.connection(), AuditHead.__table__
+    head = conn.execute(
+        select(head_table.c.last_seq, head_table.c.last_hash).where(head_table.c.id == 1).with_for_update()
+    ).one_or_none()
     if head is None:
         ensure_head(session)
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+        head = (0, GENESIS)
     text = canonical(payload or {})
     event = AuditEvent(
-        seq=head.last_seq + 1,
+        seq=head[0] + 1,
         at=at,
         actor=actor,
         action=action,
@@ -84,14 +87,13 @@ def append(
         customer_id=customer_id,
         payload=text,
         payload_hash=sha256(text),
-        prev_hash=head.last_hash,
+        prev_hash=head[1],
         redacted=False,
     )
     event.hash = row_hash(event)
-    head.last_seq = event.seq
-    head.last_hash = event.hash
-    session.add(event)
-    session.flush()
+    values = {c.key: getattr(event, c.key) for c in AuditEvent.__table__.columns}
+    conn.execute(AuditEvent.__table__.insert(), values)
+    conn.execute(head_table.update().where(head_table.c.id == 1).values(last_seq=event.seq, last_hash=event.hash))
     return event
 
 

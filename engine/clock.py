@@ -63,6 +63,17 @@ class _ClockedDatetime(datetime):
 _spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
 
 
+class TickAhead:
+    """``clock`` plus one microsecond. SpiffWorkflow fires a timer when due < now; the scheduler runs the
+    library on this clock so that a timer fires at its due moment (due <= now), as the timer table promises."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return self.clock.now() + timedelta(microseconds=1)
+
+
 @contextlib.contextmanager
 def engine_clock(clock: Clock) -> Iterator[None]:
     """Make SpiffWorkflow's timers use ``clock`` for the duration of the block."""

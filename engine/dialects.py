@@ -10,20 +10,23 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ReceiveTask, SendTask, ServiceTask
 from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaBoundaryEventParser,
     CamundaEndEventParser,
+    CamundaEventDefinitionParser,
     CamundaIntermediateCatchEventParser,
     CamundaIntermediateThrowEventParser,
     CamundaStartEventParser,
 )
-from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessage
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
@@ -103,9 +106,13 @@ class ServiceTaskParser(CamundaTaskParser):
         return HandlerServiceTask(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
 
 
-class UserTaskParser(CamundaUserTaskParser):
+class _RoleMixin:
+    """Keeps the role attributes of a human step (user, manual or untyped task) in ``task_spec.extensions``."""
+
+    node: Any
+
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
-        extensions: dict[str, Any] = super().parse_extensions(node)
+        extensions: dict[str, Any] = super().parse_extensions(node)  # type: ignore[misc]
         camunda = NSMAP["camunda"]
         for key, attribute in (
             (CANDIDATE_GROUPS, "candidateGroups"),
@@ -118,6 +125,14 @@ class UserTaskParser(CamundaUserTaskParser):
         return extensions
 
 
+class UserTaskParser(_RoleMixin, CamundaUserTaskParser):
+    pass
+
+
+class HumanTaskParser(_RoleMixin, CamundaTaskParser):
+    """``bpmn:manualTask`` and untyped ``bpmn:task``: SpiffWorkflow waits for a person to complete them."""
+
+
 class _MessageMixin:
     def parse_message_event(self, message_event: Any) -> MessageEventDefinition:
         parsed = super().parse_message_event(message_event)  # type: ignore[misc]
@@ -128,6 +143,45 @@ def _with_messages(base: type) -> type:
     return type(base.__name__.replace("Camunda", "Jornada"), (_MessageMixin, base), {})
 
 
+class _ExternalMixin:
+    """Camunda's "Implementation: External" on a send or business rule task: it runs the topic's handler, like a
+    service task. Without a topic a send task throws its message (and a business rule task needs DMN)."""
+
+    node: Any
+    spec: Any
+    bpmn_id: str
+    bpmn_attributes: dict[str, Any]
+
+    def _topic(self) -> str | None:
+        return self.node.get(f"{{{NSMAP['camunda']}}}topic") or None
+
+    def create_task(self) -> Any:
+        topic = self._topic()
+        if topic:
+            return HandlerServiceTask(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+        return super().create_task()  # type: ignore[misc]
+
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        if self._topic():
+            return CamundaTaskParser.parse_extensions(self, node)  # type: ignore[arg-type]
+        extensions: dict[str, Any] = super().parse_extensions(node)  # type: ignore[misc]
+        return extensions
+
+
+class CamundaSendTaskParser(CamundaEventDefinitionParser, SendTaskParser):
+    def create_task(self) -> Any:
+        return SendTaskParser.create_task(self)
+
+
+class CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):
+    def create_task(self) -> Any:
+        return ReceiveTaskParser.create_task(self)
+
+
+JornadaSendTaskParser = type("JornadaSendTaskParser", (_ExternalMixin, _with_messages(CamundaSendTaskParser)), {})
+JornadaBusinessRuleTaskParser = type("JornadaBusinessRuleTaskParser", (_ExternalMixin, BusinessRuleTaskParser), {})
+
+
 class JornadaParser(CamundaParser):
     """CamundaParser + handler service tasks, roles, literal ISO timers and merging messages; XSD-validating."""
 
@@ -135,6 +189,11 @@ class JornadaParser(CamundaParser):
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, HandlerServiceTask),
         full_tag("userTask"): (UserTaskParser, UserTask),
+        full_tag("manualTask"): (HumanTaskParser, ManualTask),
+        full_tag("task"): (HumanTaskParser, NoneTask),
+        full_tag("sendTask"): (JornadaSendTaskParser, SendTask),
+        full_tag("receiveTask"): (_with_messages(CamundaReceiveTaskParser), ReceiveTask),
+        full_tag("businessRuleTask"): (JornadaBusinessRuleTaskParser, BusinessRuleTask),
         **{
             full_tag(tag): (_with_messages(parser), CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag(tag)][1])
             for tag, parser in (

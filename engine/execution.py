@@ -18,7 +18,6 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import audit, specs
@@ -48,6 +47,12 @@ class Execution:
     actor: str
     now: datetime
     audit_events: list[str] = field(default_factory=list)
+    closed: set[str] = field(default_factory=set)  # human tasks this operation closed itself (e.g. completed)
+
+    def __post_init__(self) -> None:
+        # what the inbox and timer tables hold for this instance now: the projection writes only the difference
+        self._ready_at_load = set(ready_human_tasks(self.workflow)) if self.instance.state_json != "{}" else set()
+        self._timers_at_load = timer_rows(self.workflow) if self.instance.state_json != "{}" else []
 
     # -- running -------------------------------------------------------------------------------------------
     def advance(self) -> None:
@@ -55,8 +60,9 @@ class Execution:
         try:
             self.workflow.refresh_timers()
             self.workflow.do_engine_steps()
-            self.workflow.refresh_timers()
-            self.workflow.do_engine_steps()
+            # do_engine_steps refreshes timers only at its end: one more round runs a timer it made READY
+            if self.workflow.get_next_task(state=TaskState.READY, manual=False) is not None:
+                self.workflow.do_engine_steps()
         except Exception as exc:  # scripts, expressions and handlers: any failure is an incident, not a crash
             self.instance.status = "incident"
             self.instance.incident = describe_failure(self.workflow, exc)
@@ -92,8 +98,8 @@ class Execution:
                 instance.incident = f"task {error_tasks[0].task_spec.bpmn_id} is in error"
         else:
             instance.incident = None
-            ready = workflow.get_tasks(state=TaskState.READY | TaskState.STARTED)
-            instance.status = "running" if ready else "waiting"
+            ready = workflow.get_next_task(state=TaskState.READY | TaskState.STARTED)
+            instance.status = "running" if ready is not None else "waiting"
         if instance.status in ("completed", "cancelled") and instance.ended_at is None:
             instance.ended_at = self.now
             if not was_final:
@@ -105,22 +111,21 @@ class Execution:
         self._project_timers()
 
     def _project_human_tasks(self) -> None:
-        ready: dict[str, Task] = {}
-        if self.instance.status not in ("completed", "cancelled"):
-            for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
-                ready[str(task.id)] = task
-        rows = self.session.execute(
-            select(HumanTask).where(HumanTask.instance_id == self.instance.id, HumanTask.state.in_(OPEN_STATES))
-        ).scalars()
-        for row in rows:
-            if row.task_id in ready:
-                del ready[row.task_id]
-            else:
-                row.state = "cancelled"
-                row.completed_at = self.now
-        for task_id, task in ready.items():
-            self._add_human_task(task_id, task)
-        self.session.flush()
+        final = self.instance.status in ("completed", "cancelled")
+        ready = {} if final else ready_human_tasks(self.workflow)
+        gone = self._ready_at_load - ready.keys() - self.closed
+        if gone:
+            table = HumanTask.__table__
+            self.session.connection().execute(
+                table.update()
+                .where(
+                    table.c.instance_id == self.instance.id, table.c.task_id.in_(gone), table.c.state.in_(OPEN_STATES)
+                )
+                .values(state="cancelled", completed_at=self.now)
+            )
+        for task_id in ready.keys() - self._ready_at_load:
+            self._add_human_task(task_id, ready[task_id])
+        self._ready_at_load = set(ready)
 
     def _add_human_task(self, task_id: str, task: Task) -> None:
         spec = task.task_spec
@@ -132,47 +137,58 @@ class Execution:
         except ValueError:
             priority = 50
         assignee = ext.get(ASSIGNEE) or None
-        row = HumanTask(
-            instance_id=self.instance.id,
-            task_id=task_id,
-            element_id=spec.bpmn_id or spec.name,
-            name=spec.bpmn_name or spec.bpmn_id or spec.name,
-            process_id=task.workflow.spec.name,
-            customer_id=self.instance.customer_id,
-            candidate_groups=",".join(groups),
-            assignee=assignee,
-            priority=priority,
-            state="claimed" if assignee else "ready",
-            created_at=self.now,
-            claimed_at=self.now if assignee else None,
-            due_at=due,
-            warn_at=warn,
-            stuck_at=stuck,
-        )
-        self.session.add(row)
-        self.session.flush()
-        for group in groups:
-            self.session.add(HumanTaskGroup(human_task_id=row.id, group_name=group))
+        conn = self.session.connection()
+        row_id = conn.execute(
+            HumanTask.__table__.insert().returning(HumanTask.__table__.c.id),
+            {
+                "instance_id": self.instance.id,
+                "task_id": task_id,
+                "element_id": spec.bpmn_id or spec.name,
+                "name": spec.bpmn_name or spec.bpmn_id or spec.name,
+                "process_id": task.workflow.spec.name,
+                "customer_id": self.instance.customer_id,
+                "candidate_groups": ",".join(groups),
+                "assignee": assignee,
+                "priority": priority,
+                "state": "claimed" if assignee else "ready",
+                "created_at": self.now,
+                "claimed_at": self.now if assignee else None,
+                "due_at": due,
+                "warn_at": warn,
+                "stuck_at": stuck,
+            },
+        ).scalar_one()
+        if groups:
+            conn.execute(
+                HumanTaskGroup.__table__.insert(), [{"human_task_id": row_id, "group_name": g} for g in groups]
+            )
 
     def _project_timers(self) -> None:
-        self.session.execute(delete(Timer).where(Timer.instance_id == self.instance.id))
-        if self.instance.status in ("completed", "cancelled"):
+        final = self.instance.status in ("completed", "cancelled")
+        rows = [] if final else timer_rows(self.workflow)
+        if rows == self._timers_at_load:
             return
-        for task, due in due_timers(self.workflow):
-            self.session.add(
-                Timer(
-                    instance_id=self.instance.id,
-                    task_id=str(task.id),
-                    element_id=task.task_spec.bpmn_id or "",
-                    due_at=due,
-                )
+        conn, table = self.session.connection(), Timer.__table__
+        conn.execute(table.delete().where(table.c.instance_id == self.instance.id))
+        if rows:
+            conn.execute(
+                table.insert(),
+                [{"instance_id": self.instance.id, "task_id": t, "element_id": e, "due_at": d} for t, e, d in rows],
             )
-        self.session.flush()
+        self._timers_at_load = rows
 
     # -- lookups -------------------------------------------------------------------------------------------
     def task(self, task_id: str) -> Task | None:
         found: Task | None = self.workflow.get_task_from_id(UUID(task_id))
         return found
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
+    return {str(task.id): task for task in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def timer_rows(workflow: BpmnWorkflow) -> list[tuple[str, str, datetime]]:
+    return sorted((str(task.id), task.task_spec.bpmn_id or "", due) for task, due in due_timers(workflow))
 
 
 def sla_moments(ext: Mapping[str, str], start: datetime) -> tuple[datetime | None, datetime | None, datetime | None]:
@@ -195,7 +211,9 @@ def due_timers(workflow: BpmnWorkflow) -> list[tuple[Task, datetime]]:
     found = []
     for task in workflow.get_tasks(state=TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition):
+        # an event-based gateway waits on a combined definition; its timer keeps its due time on the same task
+        definitions = [definition, *getattr(definition, "event_definitions", [])]
+        if any(isinstance(d, TimerEventDefinition) for d in definitions):
             value = task.internal_data.get("event_value")
             if value is None:
                 continue

@@ -20,10 +20,10 @@ FORMULAS = {
 }
 
 
-def record(row: HumanTask) -> TaskKpi:
-    """The KPI row of a human task that has just been completed."""
+def record(session: Session, row: HumanTask) -> None:
+    """Insert the KPI row of a human task that has just been completed."""
     assert row.completed_at is not None and row.claimed_at is not None and row.completed_by is not None
-    return TaskKpi(
+    values = dict(
         human_task_id=row.id,
         instance_id=row.instance_id,
         process_id=row.process_id,
@@ -41,6 +41,7 @@ def record(row: HumanTask) -> TaskKpi:
         warn_reached=row.warn_at is not None and row.completed_at >= row.warn_at,
         stuck_reached=row.stuck_at is not None and row.completed_at >= row.stuck_at,
     )
+    session.connection().execute(TaskKpi.__table__.insert(), values)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

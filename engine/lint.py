@@ -250,10 +250,18 @@ def _check_flows(source: SourceFile, process: etree._Element) -> None:
 def _check_process(source: SourceFile, process: etree._Element, topics: Container[str]) -> None:
     _check_flows(source, process)
     lanes = _lanes(process)
-    for task in process.iterfind(".//bpmn:userTask", NS):
+    for task in process.xpath(".//bpmn:userTask | .//bpmn:manualTask | .//bpmn:task", namespaces=NS):
         groups = (task.get(f"{{{CAMUNDA}}}candidateGroups") or "").strip()
         if not groups and not lanes.get(task.get("id") or ""):
-            source.problem("user task has no role: set candidate groups or put it in a lane", task)
+            kind = {"userTask": "user task", "manualTask": "manual task"}.get(etree.QName(task).localname)
+            message = f"{kind} has no role: set candidate groups or put it in a lane"
+            if kind is None:
+                message = "task has no type, so a person must complete it, but it has no role: make it a user task "
+                message += "with candidate groups, or put it in a lane"
+            source.problem(message, task)
+        assignee = task.get(f"{{{CAMUNDA}}}assignee") or ""
+        if "${" in assignee or "#{" in assignee:
+            source.problem(f"assignee {assignee!r} is an expression; set a user name, or leave it empty", task)
         for prop in task.iterfind(".//camunda:properties/camunda:property", NS):
             if prop.get("name") in SLA_KEYS:
                 try:
@@ -261,16 +269,22 @@ def _check_process(source: SourceFile, process: etree._Element, topics: Containe
                 except DurationError as exc:
                     source.problem(f"SLA property {prop.get('name')}: {exc}", prop, task.get("id"))
     known = sorted(topics) if isinstance(topics, Iterable) else []
-    for task in process.iterfind(".//bpmn:serviceTask", NS):
+    for task in process.xpath(".//bpmn:serviceTask | .//bpmn:sendTask | .//bpmn:businessRuleTask", namespaces=NS):
         topic = task.get(f"{{{CAMUNDA}}}topic")
         operator = task.find(".//spiffworkflow:serviceTaskOperator", NS)
         topic = topic or (operator.get("id") if operator is not None else None)
-        if not topic:
-            source.problem("service task has no handler: set Implementation 'External' and a topic", task)
+        kind = etree.QName(task).localname
+        if not topic and kind == "sendTask":
+            if task.get("messageRef") is None and task.find("bpmn:messageEventDefinition", NS) is None:
+                source.problem("send task sends nothing: set Implementation 'External' and a topic, or a message", task)
+        elif not topic:
+            what = {"serviceTask": "service task", "businessRuleTask": "business rule task"}[kind]
+            extra = " (DMN decision tables are not supported)" if kind == "businessRuleTask" else ""
+            source.problem(f"{what} has no handler: set Implementation 'External' and a topic{extra}", task)
         elif topic not in topics:
             close = difflib.get_close_matches(topic, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"registered topics: {', '.join(known[:12]) or 'none'}"
-            source.problem(f"service task handler {topic!r} is not registered; {hint}", task)
+            source.problem(f"handler topic {topic!r} is not registered; {hint}", task)
     for task in process.iterfind(".//bpmn:scriptTask", NS):
         script = task.findtext("bpmn:script", None, NS)
         if not (script or "").strip():

@@ -69,6 +69,7 @@ class SessionMailer:
         row = Outbox(kind="mail", recipient=recipient, subject=subject, body=body, created_at=self.now, attempts=0)
         self.session.add(row)
         self.session.flush()
+        self.session.info["outbox_queued"] = True
         return row.id
 
 

@@ -17,11 +17,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import deploy as deploying
 from engine import forms, kpi, specs
-from engine.clock import Clock, SystemClock, engine_clock
+from engine.clock import Clock, SystemClock, TickAhead, engine_clock
 from engine.config import load_config
 from engine.dialects import MessageEventDefinition
 from engine.errors import (
@@ -83,16 +84,18 @@ class Runtime:
     @contextlib.contextmanager
     def unit(self) -> Iterator[Unit]:
         """One transaction on the injected clock; optimistic-lock and uniqueness races become ConflictError."""
+        queued = False
         try:
             with engine_clock(self.clock), self.store.transaction() as session:
                 yield Unit(session, self.clock.now())
+                queued = bool(session.info.get("outbox_queued"))
         except StaleDataError as exc:
             raise ConflictError(
                 "the instance was changed by another session at the same time; reload and retry"
             ) from exc
         except IntegrityError as exc:
             raise ConflictError(f"a concurrent change got there first: {exc.orig}") from exc
-        if self.send_after_commit:
+        if queued and self.send_after_commit:
             self.outbox.send_pending()
 
     # -- definitions -----------------------------------------------------------------------------------------
@@ -371,10 +374,19 @@ class Runtime:
             before = {key: task.data.get(key) for key in clean}
             task.data.update(clean)
             task.run()
-            row.state, row.completed_at, row.completed_by = "completed", u.now, actor
-            row.claimed_at = row.claimed_at or u.now
-            row.assignee = row.assignee or actor
-            u.session.add(kpi.record(row))
+            done = {
+                "state": "completed",
+                "completed_at": u.now,
+                "completed_by": actor,
+                "claimed_at": row.claimed_at or u.now,
+                "assignee": row.assignee or actor,
+            }
+            table = HumanTask.__table__
+            u.session.connection().execute(table.update().where(table.c.id == row.id).values(done))
+            for key, value in done.items():
+                set_committed_value(row, key, value)
+            ex.closed.add(row.task_id)
+            kpi.record(u.session, row)
             ex.record(
                 "task_completed",
                 {"task": row.id, "element": row.element_id, "name": row.name, "before": before, "after": clean},
@@ -504,7 +516,8 @@ class Runtime:
                     if ex.instance.status not in ("running", "waiting") or not due_now:
                         continue  # cancelled, finished, or another scheduler fired it since our query
                     ex.record("timer_fired", {"elements": due_now})
-                    self._finish(ex)
+                    with engine_clock(TickAhead(self.clock)):
+                        self._finish(ex)
                     fired += 1
             except ConflictError:
                 continue  # another scheduler fired it first

@@ -22,7 +22,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     database = parsed.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30}, **kwargs)
+    memory = not database or database == ":memory:"
+    pool = {"poolclass": NullPool} if memory else {"pool_size": 8, "max_overflow": 8}
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

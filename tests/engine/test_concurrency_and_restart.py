@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -26,10 +27,8 @@ def test_two_sessions_completing_the_same_task_one_wins_one_gets_a_conflict(
     validate = forms.validate
 
     def validate_together(spec, data):  # type: ignore[no-untyped-def]
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=2)
-        except threading.BrokenBarrierError:
-            pass
         return validate(spec, data)
 
     monkeypatch.setattr(forms, "validate", validate_together)
