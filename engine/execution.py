@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -176,6 +176,17 @@ class Execution:
                 [{"instance_id": self.instance.id, "task_id": t, "element_id": e, "due_at": d} for t, e, d in rows],
             )
         self._timers_at_load = rows
+
+    def scrub_data(self, keep: Collection[str]) -> None:
+        """Keep only the ``keep`` keys in the data of every task and (sub)workflow of this instance."""
+        workflows = [self.workflow, *self.workflow.subprocesses.values()]
+        for workflow in workflows:
+            workflow.data = {k: v for k, v in workflow.data.items() if k in keep}
+            for task in workflow.tasks.values():
+                kept = {k: v for k, v in task.data.items() if k in keep}
+                task.data.clear()
+                task.data.update(kept)
+        self.record("instance_data_scrubbed", {"kept": sorted(keep)})
 
     # -- lookups -------------------------------------------------------------------------------------------
     def task(self, task_id: str) -> Task | None:

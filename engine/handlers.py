@@ -8,7 +8,7 @@ in a savepoint: if it raises, its database writes are undone and the instance go
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -38,6 +38,12 @@ class HandlerContext:
     config: Mapping[str, Any]
     mailer: Mailer
     audit: Callable[[str, dict[str, Any]], None] = field(repr=False)
+    scrub: Callable[[Collection[str]], None] = field(repr=False, default=lambda keep: None)
+
+    def scrub_instance_data(self, keep: Collection[str]) -> None:
+        """Erase every task's data in this instance (call activities included) but the ``keep`` keys; used when a
+        customer's confidential data is purged while the purging instance itself still runs."""
+        self.scrub(keep)
 
     def prop(self, name: str, default: str | None = None) -> str | None:
         """An extension property of the service task: literal text, or ``${key}`` for a task-data value."""

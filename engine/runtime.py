@@ -165,6 +165,7 @@ class Runtime:
             config=self.config,
             mailer=SessionMailer(ex.session, ex.now),
             audit=lambda action, payload: ex.record(action, payload, str(task.id)),
+            scrub=ex.scrub_data,
         )
         with ex.session.begin_nested():
             result = dict(handler(context) or {})

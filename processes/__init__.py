@@ -15,6 +15,7 @@ def register(registry: HandlerRegistry) -> None:
     registry.register("export.build_archive", export.build_archive)
     registry.register("privacy.purge", offboarding.purge)
     registry.register("privacy.deletion_certificate", offboarding.deletion_certificate)
+    registry.register("privacy.deliver_certificate", offboarding.deliver_certificate)
 
 
 def build_registry() -> HandlerRegistry:

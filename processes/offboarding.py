@@ -78,8 +78,14 @@ def _redact_state(state_json: str) -> str:
     return json.dumps(state)
 
 
+# What survives a purge in the purging instance's own data: ids and the agreement, nothing personal.
+KEPT_AFTER_PURGE = ("customer_id", "business_key", "agreement_reference", "retention_days", "purged_at")
+
+
 def purge(ctx: HandlerContext) -> dict[str, Any]:
-    """Redact the customer's task data and audit payloads (hashes and tombstones stay) and anonymise the record."""
+    """Redact the customer's task data and audit payloads (hashes and tombstones stay) and anonymise the record.
+
+    The e-mail address is kept until ``privacy.deliver_certificate`` has sent the certificate of deletion."""
     customer = get_customer(ctx.session, ctx.customer_id)
     instances = (
         ctx.session.execute(
@@ -101,15 +107,26 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
     )
     reference = str(ctx.data.get("agreement_reference") or "deletion agreement")
     seqs = audit.redact(ctx.session, events, at=ctx.now, actor=ctx.actor, reason=f"customer data purged: {reference}")
-    recipient = customer.email
-    customer.name, customer.email, customer.purged_at = f"[deleted {customer.id}]", None, ctx.now
-    # the one contact detail kept, in this instance only, so the certificate of deletion can be delivered
-    return {
-        "purged_at": ctx.now.isoformat(),
-        "purged_instances": len(instances),
-        "redacted_audit_events": len(seqs),
-        "certificate_recipient": recipient,
-    }
+    customer.name, customer.purged_at = f"[deleted {customer.id}]", ctx.now
+    ctx.scrub_instance_data(KEPT_AFTER_PURGE)
+    return {"purged_at": ctx.now.isoformat(), "purged_instances": len(instances), "redacted_audit_events": len(seqs)}
+
+
+def deliver_certificate(ctx: HandlerContext) -> dict[str, Any]:
+    """Mail the certificate of deletion to the customer's address, then forget the address."""
+    from processes.mail import render
+
+    customer = get_customer(ctx.session, ctx.customer_id)
+    if customer.purged_at is None:
+        raise HandlerError(f"customer {customer.id} has not been purged; there is no certificate to deliver")
+    sent_to = 0
+    if customer.email:
+        subject, body = render(ctx.prop("template") or "deletion_certificate", {"customer": customer, "data": ctx.data})
+        ctx.mailer.queue_mail(customer.email, subject, body)
+        sent_to = 1
+    customer.email = None
+    ctx.audit("customer_contact_forgotten", {"customer": customer.id, "certificate_mailed": bool(sent_to)})
+    return {"certificate_mailed": bool(sent_to)}
 
 
 def deletion_certificate(ctx: HandlerContext) -> dict[str, Any]:

@@ -170,9 +170,9 @@ class Driver:
         return self.runtime.task_view(self.task(element_id, instance_id).id).data
 
     # -- time and messages -------------------------------------------------------------------------------
-    def advance(self, **delta: float) -> int:
+    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> int:
         """Move the clock and fire every timer now due; returns the number of instances advanced."""
-        self.clock.advance(**delta)
+        self.clock.advance(timedelta(days=days, hours=hours, minutes=minutes))
         return self.runtime.fire_due_timers()
 
     def message(self, name: str, payload: dict[str, Any] | None = None, *, customer_id: str = CUSTOMER) -> list[str]:
@@ -212,13 +212,8 @@ class Driver:
         data: dict[str, Any] = json.loads(event.payload)["data"]
         return data
 
-    def handler_results(self, instance_id: str, element_id: str) -> list[dict[str, Any]]:
-        """What a service task wrote, per run, from its ``service_task_completed`` audit events."""
-        payloads = [json.loads(e.payload) for e in self.audit(instance_id, "service_task_completed")]
-        return [p["result"] for p in payloads if p["element"] == element_id]
-
     def ended(self, instance_id: str) -> list[str]:
-        """The end events the instance (and the processes it called) reached, in no particular order."""
+        """The end events the instance (and the processes it called) reached, sorted (one entry per time)."""
         state = json.loads(self.instance(instance_id).state_json)
         reached = []
         for workflow in [state, *state.get("subprocesses", {}).values()]:

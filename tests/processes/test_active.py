@@ -8,7 +8,6 @@ from sqlalchemy import select
 from engine import MessageNotDelivered
 from processes.customers import MrrMovement
 from tests.processes.helpers import EMAIL, Driver
-from tests.processes.test_onboarding import EVENT_GATEWAY_TIMERS
 
 TICKET = {"subject": "Report export fails", "severity": "high", "channel": "email"}
 SURVEY = (EMAIL, "How did we do on your ticket?")
@@ -90,7 +89,6 @@ def test_a_cs_lead_answer_that_solves_the_problem_goes_straight_to_resolution(dr
     assert driver.open_elements(iid) == ["resolve_ticket"]
 
 
-@pytest.mark.xfail(strict=True, reason=EVENT_GATEWAY_TIMERS)
 def test_a_ticket_closes_without_csat_when_the_customer_does_not_answer_within_7_days(driver: Driver) -> None:
     iid = resolve_at_first_contact(driver)
     driver.advance(days=7, minutes=1)
