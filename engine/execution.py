@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,11 +18,13 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, specs
 from engine.dialects import ASSIGNEE, CANDIDATE_GROUPS, PRIORITY
 from engine.durations import DurationError, parse_duration
+from engine.errors import ConflictError
 from engine.models import HumanTask, HumanTaskGroup, ProcessInstance, Timer
 from engine.sandbox import SandboxedScriptEngine
 
@@ -38,11 +40,55 @@ class JornadaScriptEngine(SandboxedScriptEngine):
 
 
 @dataclass
+class InstanceRecord:
+    """A process_instance row held by one operation; written back with an optimistic version check."""
+
+    id: str
+    definition_id: int
+    process_id: str
+    called_definitions: str
+    customer_id: str | None
+    business_key: str | None
+    status: str
+    incident: str | None
+    state_json: str
+    serializer_version: str
+    version: int
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def fetch(cls, session: Session, instance_id: str) -> InstanceRecord | None:
+        table = ProcessInstance.__table__
+        row = session.connection().execute(select(table).where(table.c.id == instance_id)).one_or_none()
+        return None if row is None else cls(**row._mapping)
+
+    def insert(self, session: Session) -> None:
+        session.connection().execute(ProcessInstance.__table__.insert(), self._values())
+
+    def update(self, session: Session) -> None:
+        table = ProcessInstance.__table__
+        values = self._values() | {"version": self.version + 1}
+        changed = (
+            session.connection()
+            .execute(table.update().where(table.c.id == self.id, table.c.version == self.version).values(values))
+            .rowcount
+        )
+        if changed != 1:
+            raise ConflictError(f"instance {self.id} was changed by another session at the same time; reload and retry")
+        self.version += 1
+
+    def _values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
 class Execution:
     """A loaded instance plus the context of the operation running it."""
 
     session: Session
-    instance: ProcessInstance
+    instance: InstanceRecord
     workflow: BpmnWorkflow
     actor: str
     now: datetime
@@ -106,7 +152,7 @@ class Execution:
                 self.record(f"instance_{instance.status}", {"data": workflow.data if workflow.data else {}})
         instance.state_json = specs.dump(workflow)
         instance.serializer_version = specs.SERIALIZER_VERSION
-        self.session.flush()
+        instance.update(self.session)
         self._project_human_tasks()
         self._project_timers()
 
@@ -247,5 +293,5 @@ def describe_failure(workflow: BpmnWorkflow, exc: Exception) -> str:
     return where + (message or exc.__class__.__name__)
 
 
-def instance_payload(instance: ProcessInstance) -> dict[str, Any]:
+def instance_payload(instance: InstanceRecord) -> dict[str, Any]:
     return {"status": instance.status, "called_definitions": json.loads(instance.called_definitions or "[]")}

@@ -33,7 +33,7 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
-from engine.execution import Execution, JornadaScriptEngine, due_timers
+from engine.execution import Execution, InstanceRecord, JornadaScriptEngine, due_timers
 from engine.handlers import HandlerContext, HandlerRegistry
 from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
@@ -130,7 +130,7 @@ class Runtime:
                     pending.append(row.bpmn_xml)
         return found
 
-    def _spec_pair(self, session: Session, instance: ProcessInstance) -> specs.SpecPair:
+    def _spec_pair(self, session: Session, instance: ProcessInstance | InstanceRecord) -> specs.SpecPair:
         ids = [instance.definition_id, *json.loads(instance.called_definitions or "[]")]
         return self.specs.get(instance.process_id, [self._definition_xml(session, i) for i in ids])
 
@@ -141,7 +141,7 @@ class Runtime:
         ex.workflow.script_engine = engine
 
     def _load(self, u: Unit, instance_id: str, actor: str) -> Execution:
-        instance = u.session.get(ProcessInstance, instance_id)
+        instance = InstanceRecord.fetch(u.session, instance_id)
         if instance is None:
             raise NotFound(f"process instance {instance_id} does not exist")
         workflow = specs.load(instance.state_json, self._spec_pair(u.session, instance))
@@ -220,7 +220,7 @@ class Runtime:
         definition = deploying.latest(u.session, process_id)
         if definition is None:
             raise NotFound(f"process {process_id!r} is not deployed")
-        instance = ProcessInstance(
+        instance = InstanceRecord(
             id=str(uuid.uuid4()),
             definition_id=definition.id,
             process_id=process_id,
@@ -228,10 +228,13 @@ class Runtime:
             customer_id=customer_id,
             business_key=business_key,
             status="running",
+            incident=None,
             state_json="{}",
             serializer_version=specs.SERIALIZER_VERSION,
+            version=1,
             started_by=actor,
             started_at=u.now,
+            ended_at=None,
         )
         spec, subprocess_specs = self._spec_pair(u.session, instance)
         workflow = BpmnWorkflow(spec, subprocess_specs)
@@ -239,8 +242,7 @@ class Runtime:
         workflow.get_next_task(state=TaskState.READY).data.update(seed)
         ex = Execution(u.session, instance, workflow, actor, u.now)
         self._attach(ex)
-        u.session.add(instance)
-        u.session.flush()
+        instance.insert(u.session)
         ex.record("instance_started", {"version": definition.version, "data": seed})
         if message is not None:
             ex.advance()
