@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import AuditEvent, AuditHead
+from engine.models import AuditEvent, AuditHead, core
 
 GENESIS = "0" * 64
 REDACTED_ACTION = "audit_redacted"
@@ -68,13 +68,13 @@ def append(
     customer_id: str | None = None,
 ) -> AuditEvent:
     """Append one event inside the caller's transaction (Core statements: this is on every operation's path)."""
-    conn, head_table = session.connection(), AuditHead.__table__
-    head = conn.execute(
+    conn, head_table = session.connection(), core(AuditHead)
+    found = conn.execute(
         select(head_table.c.last_seq, head_table.c.last_hash).where(head_table.c.id == 1).with_for_update()
     ).one_or_none()
-    if head is None:
+    if found is None:
         ensure_head(session)
-        head = (0, GENESIS)
+    head: tuple[int, str] = (0, GENESIS) if found is None else (found[0], found[1])
     text = canonical(payload or {})
     event = AuditEvent(
         seq=head[0] + 1,
@@ -91,8 +91,8 @@ def append(
         redacted=False,
     )
     event.hash = row_hash(event)
-    values = {c.key: getattr(event, c.key) for c in AuditEvent.__table__.columns}
-    conn.execute(AuditEvent.__table__.insert(), values)
+    values = {c.key: getattr(event, c.key) for c in core(AuditEvent).columns}
+    conn.execute(core(AuditEvent).insert(), values)
     conn.execute(head_table.update().where(head_table.c.id == 1).values(last_seq=event.seq, last_hash=event.hash))
     return event
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
@@ -212,6 +212,15 @@ class JornadaParser(CamundaParser):
     def add_bpmn_xml(self, bpmn: etree._Element, filename: str | None = None) -> None:
         quote_timer_literals(bpmn)
         super().add_bpmn_xml(bpmn, filename)
+
+    def _find_dependencies(self, process: etree._Element) -> None:
+        """Call activities, and the DMN decisions of business rule tasks that name one (a handler topic instead
+        of a decision is fine: BpmnDmnParser raises a KeyError on it)."""
+        BpmnParser._find_dependencies(self, process)
+        for task in process.iterfind(f".//{full_tag('businessRuleTask')}"):
+            decision = task.get(f"{{{NSMAP['camunda']}}}decisionRef")
+            if decision:
+                self.dmn_dependencies.add(decision)
 
 
 class HandlerServiceTaskConverter(BpmnTaskSpecConverter):

@@ -25,7 +25,7 @@ from engine import audit, specs
 from engine.dialects import ASSIGNEE, CANDIDATE_GROUPS, PRIORITY
 from engine.durations import DurationError, parse_duration
 from engine.errors import ConflictError
-from engine.models import HumanTask, HumanTaskGroup, ProcessInstance, Timer
+from engine.models import HumanTask, HumanTaskGroup, ProcessInstance, Timer, core
 from engine.sandbox import SandboxedScriptEngine
 
 log = logging.getLogger(__name__)
@@ -60,15 +60,15 @@ class InstanceRecord:
 
     @classmethod
     def fetch(cls, session: Session, instance_id: str) -> InstanceRecord | None:
-        table = ProcessInstance.__table__
+        table = core(ProcessInstance)
         row = session.connection().execute(select(table).where(table.c.id == instance_id)).one_or_none()
         return None if row is None else cls(**row._mapping)
 
     def insert(self, session: Session) -> None:
-        session.connection().execute(ProcessInstance.__table__.insert(), self._values())
+        session.connection().execute(core(ProcessInstance).insert(), self._values())
 
     def update(self, session: Session) -> None:
-        table = ProcessInstance.__table__
+        table = core(ProcessInstance)
         values = self._values() | {"version": self.version + 1}
         changed = (
             session.connection()
@@ -161,7 +161,7 @@ class Execution:
         ready = {} if final else ready_human_tasks(self.workflow)
         gone = self._ready_at_load - ready.keys() - self.closed
         if gone:
-            table = HumanTask.__table__
+            table = core(HumanTask)
             self.session.connection().execute(
                 table.update()
                 .where(
@@ -185,7 +185,7 @@ class Execution:
         assignee = ext.get(ASSIGNEE) or None
         conn = self.session.connection()
         row_id = conn.execute(
-            HumanTask.__table__.insert().returning(HumanTask.__table__.c.id),
+            core(HumanTask).insert().returning(core(HumanTask).c.id),
             {
                 "instance_id": self.instance.id,
                 "task_id": task_id,
@@ -205,16 +205,14 @@ class Execution:
             },
         ).scalar_one()
         if groups:
-            conn.execute(
-                HumanTaskGroup.__table__.insert(), [{"human_task_id": row_id, "group_name": g} for g in groups]
-            )
+            conn.execute(core(HumanTaskGroup).insert(), [{"human_task_id": row_id, "group_name": g} for g in groups])
 
     def _project_timers(self) -> None:
         final = self.instance.status in ("completed", "cancelled")
         rows = [] if final else timer_rows(self.workflow)
         if rows == self._timers_at_load:
             return
-        conn, table = self.session.connection(), Timer.__table__
+        conn, table = self.session.connection(), core(Timer)
         conn.execute(table.delete().where(table.c.instance_id == self.instance.id))
         if rows:
             conn.execute(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask, TaskKpi
+from engine.models import HumanTask, TaskKpi, core
 
 FORMULAS = {
     "wait": "claimed − created",
@@ -41,7 +41,7 @@ def record(session: Session, row: HumanTask) -> None:
         warn_reached=row.warn_at is not None and row.completed_at >= row.warn_at,
         stuck_reached=row.stuck_at is not None and row.completed_at >= row.stuck_at,
     )
-    session.connection().execute(TaskKpi.__table__.insert(), values)
+    session.connection().execute(core(TaskKpi).insert(), values)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -39,9 +39,16 @@ _SCHEMA_LOCK = threading.Lock()  # an lxml schema keeps its error log on the obj
 _SPIFF_MESSAGES = (  # SpiffWorkflow's wording -> what a designer can act on ({tag}: e.g. bpmn:complexGateway)
     (r"^There is no support implemented for this task type.*", "{tag} is not supported by Jornada's engine"),
     (r"^No start event found", "the process has no start event"),
+    (r"^Duplicate process ID: (.*)", r"another process of this upload has the same id '\1'"),
     (r"^Exactly one start event is required in a SubWorkflow Task; found (\d+)",
      r"a sub-process needs exactly one start event inside it; it has \1"),
     (r"^A SubWorkflow Must contain an End event", "a sub-process needs an end event inside it"),
+    (r"^A multiinstance task must specify a cardinality or a collection",
+     "a multi-instance activity needs a loop cardinality or a collection (camunda:collection)"),
+    (r"^Cannot resolve dataInputAssociation.*", "a data input of this element is not a data object of its process; "
+     "only data objects can be read"),
+    (r"^Cannot resolve dataOutputAssociation.*", "a data output of this element is not a data object of its process; "
+     "only data objects can be written"),
     (r"^When looking for a task spec, we found two items.*\((.*)\)$",
      r"a sequence flow leaves this element for '\1', which is not in the same process or sub-process"),
 )  # fmt: skip
@@ -100,13 +107,14 @@ def read(name: str, data: bytes) -> SourceFile:
 
     source = SourceFile(name, data)
     if not data.strip():
-        source.problem("the file is empty")
+        source.problems.append(Problem(name, None, 1, "the file is empty"))
         return source
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        source.problem("the file is UTF-16 text; save it as UTF-8")
+        source.problems.append(Problem(name, None, 1, "the file is UTF-16 text; save it as UTF-8"))
         return source
     if b"\x00" in data[:8192]:
-        source.problem("the file is binary (an image or an archive?), not BPMN XML")
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        source.problems.append(Problem(name, None, line, "the file is binary (an image or an archive?), not BPMN XML"))
         return source
     try:
         data.decode("utf-8")
@@ -153,7 +161,9 @@ def _check_schema(source: SourceFile) -> None:
         source.problems.append(Problem(source.name, element, line, f"not valid BPMN 2.0: {_compact(message)}"))
 
 
-def _check_code(source: SourceFile, node: etree._Element, code: str, mode: str, what: str, owner: str) -> None:
+def _check_code(
+    source: SourceFile, node: etree._Element, code: str, mode: str, what: str, owner: str, hint: str = ""
+) -> None:
     try:
         check(code, "exec" if mode == "exec" else "eval")
     except SandboxError as exc:
@@ -163,7 +173,8 @@ def _check_code(source: SourceFile, node: etree._Element, code: str, mode: str, 
         subject = f"{what} {shown!r}" if mode == "eval" and len(shown) <= 80 else what
         verdict = "is refused by the sandbox" if exc.kind == "forbidden" else "is not valid Python"
         where = f" (line {exc.line} of the script)" if mode == "exec" and exc.line else ""
-        source.problems.append(Problem(source.name, owner or None, line, f"{subject} {verdict}: {exc.message}{where}"))
+        message = f"{subject} {verdict}: {exc.message}{where}{hint}"
+        source.problems.append(Problem(source.name, owner or None, line, message))
 
 
 def _timer_literal(text: str) -> str | None:
@@ -185,7 +196,9 @@ def _check_timer(source: SourceFile, node: etree._Element, owner: str) -> None:
         return
     literal = _timer_literal(text)
     if literal is None:
-        _check_code(source, node, text, "eval", f"timer expression {kind}", owner)
+        example = _TIMER_EXAMPLES.get(kind, "an ISO-8601 value")
+        hint = f"; write {example}, or a Python expression over the task data"
+        _check_code(source, node, text, "eval", f"timer {kind}", owner, hint)
         return
     try:
         if not is_iso_literal(literal):
@@ -206,7 +219,7 @@ def _lanes(process: etree._Element) -> dict[str, str]:
     for lane in process.iterfind(".//bpmn:lane", NS):
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             if ref.text:
-                lanes[ref.text.strip()] = lane.get("name") or lane.get("id") or ""
+                lanes[ref.text.strip()] = (lane.get("name") or "").strip()  # the runtime's role: the lane's name
     return lanes
 
 
@@ -318,6 +331,12 @@ def check_semantics(sources: list[SourceFile], topics: Container[str]) -> None:
         for process in processes:
             if _executable(process):
                 _check_process(source, process, topics)
+        for store in source.root.iterfind(".//bpmn:dataStore", NS) if any(map(_executable, processes)) else []:
+            source.problem(
+                f"data store {_label(store)!r} is not supported by Jornada's engine: remove it and its references "
+                "(a text annotation can name the system)",
+                store,
+            )
         if not any(_executable(p) for p in processes):
             for process in processes:
                 source.problem(
@@ -346,6 +365,9 @@ def parse_all(
             parser.add_bpmn_xml(source.root, filename=source.name)
         except ValidationException as exc:
             problems.append(_problem_of(exc, source))
+        except Exception as exc:  # the parser's own bugs on unusual input must not become a server error
+            message = f"the engine cannot read this file: {type(exc).__name__}: {exc}"
+            problems.append(Problem(source.name, source.root.get("id"), source.root.sourceline, message))
     if problems:
         return parser, owners, problems
     for pid, process_parser in parser.process_parsers.items():
@@ -381,17 +403,30 @@ def _add_dependencies(
             return
         for pid in sorted(missing):
             tried.add(pid)
+            calls = [
+                (source, node)
+                for source in sources
+                if source.root is not None
+                for node in source.root.xpath("//bpmn:callActivity[@calledElement=$p]", namespaces=NS, p=pid)
+            ] or [(sources[0], sources[0].root)]  # called from a deployed process: name the upload
             xml = deployed(pid)
             if xml is None:
-                for source in sources:
-                    assert source.root is not None
-                    for node in source.root.xpath("//bpmn:callActivity[@calledElement=$p]", namespaces=NS, p=pid):
-                        source.problem(
-                            f"call activity calls process {pid!r}, which is neither deployed nor in this upload",
-                            node,
-                        )
+                for source, node in calls:
+                    source.problem(
+                        f"call activity calls process {pid!r}, which is neither deployed nor in this upload", node
+                    )
                 continue
-            parser.add_bpmn_xml(parse_xml(xml.encode("utf-8")), filename=f"deployed:{pid}")
+            root = parse_xml(xml.encode("utf-8"))
+            clash = sorted({p.get("id") for p in root.iterfind(".//bpmn:process", NS)} & set(parser.process_parsers))
+            if clash:
+                for source, node in calls:
+                    source.problem(
+                        f"call activity calls the deployed process {pid!r}, whose file also defines "
+                        f"{', '.join(map(repr, clash))}, which this upload defines again: deploy {pid!r} with it",
+                        node,
+                    )
+                continue
+            parser.add_bpmn_xml(root, filename=f"deployed:{pid}")
 
 
 def _problem_of(exc: ValidationException, source: SourceFile, fallback_id: str | None = None) -> Problem:

@@ -35,7 +35,7 @@ from engine.errors import (
 )
 from engine.execution import Execution, InstanceRecord, JornadaScriptEngine, due_timers
 from engine.handlers import HandlerContext, HandlerRegistry
-from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance
+from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance, core
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
 from engine.sandbox import Sandbox, SandboxedEnvironment
 from engine.store import Store
@@ -73,7 +73,7 @@ class Runtime:
         self.specs = specs.SpecCache()
         self.outbox = OutboxSender(store, transport or transport_from_config(self.config), self.clock)
         self.send_after_commit = send_after_commit
-        self._xml: dict[int, str] = {}
+        self._definitions: dict[int, tuple[str, str]] = {}
 
     def close(self) -> None:
         if self._own_sandbox:
@@ -103,36 +103,38 @@ class Runtime:
         with self.unit() as u:
             return deploying.deploy(u.session, files, topics=self.handlers, actor=actor, now=u.now)
 
-    def _definition_xml(self, session: Session, definition_id: int) -> str:
-        xml = self._xml.get(definition_id)
-        if xml is None:
+    def _definition(self, session: Session, definition_id: int) -> tuple[str, str]:
+        """(process id, BPMN text) of a deployed definition; definitions never change, so they are memoised."""
+        found = self._definitions.get(definition_id)
+        if found is None:
             row = session.get(ProcessDefinition, definition_id)
             if row is None:
                 raise NotFound(f"process definition {definition_id} does not exist")
-            xml = self._xml[definition_id] = row.bpmn_xml
-        return xml
+            found = self._definitions[definition_id] = (row.process_id, row.bpmn_xml)
+        return found
 
-    def _called_definitions(self, session: Session, xml: str) -> list[int]:
-        """Latest definitions of every process called (transitively) from ``xml``."""
+    def _called_definitions(self, session: Session, process_id: str, xml: str) -> list[int]:
+        """Latest definitions of every process called (transitively) from ``process_id``."""
         found: list[int] = []
-        pending = [xml]
-        seen: set[str] = set()
+        pending = [(process_id, xml)]
+        seen = {process_id}
         while pending:
-            root = specs.parse_xml(pending.pop().encode("utf-8"))
+            pid_now, xml_now = pending.pop()
+            root = specs.single_process(xml_now, pid_now)
             for node in root.iter(CALLED):
                 pid = node.get("calledElement")
                 if not pid or pid in seen:
                     continue
                 seen.add(pid)
                 row = deploying.latest(session, pid)
-                if row is not None and row.bpmn_xml != xml:
+                if row is not None:
                     found.append(row.id)
-                    pending.append(row.bpmn_xml)
+                    pending.append((pid, row.bpmn_xml))
         return found
 
     def _spec_pair(self, session: Session, instance: ProcessInstance | InstanceRecord) -> specs.SpecPair:
         ids = [instance.definition_id, *json.loads(instance.called_definitions or "[]")]
-        return self.specs.get(instance.process_id, [self._definition_xml(session, i) for i in ids])
+        return self.specs.get([self._definition(session, i) for i in ids])
 
     # -- loading ---------------------------------------------------------------------------------------------
     def _attach(self, ex: Execution) -> None:
@@ -224,7 +226,7 @@ class Runtime:
             id=str(uuid.uuid4()),
             definition_id=definition.id,
             process_id=process_id,
-            called_definitions=json.dumps(self._called_definitions(u.session, definition.bpmn_xml)),
+            called_definitions=json.dumps(self._called_definitions(u.session, process_id, definition.bpmn_xml)),
             customer_id=customer_id,
             business_key=business_key,
             status="running",
@@ -384,7 +386,7 @@ class Runtime:
                 "claimed_at": row.claimed_at or u.now,
                 "assignee": row.assignee or actor,
             }
-            table = HumanTask.__table__
+            table = core(HumanTask)
             u.session.connection().execute(table.update().where(table.c.id == row.id).values(done))
             for key, value in done.items():
                 set_committed_value(row, key, value)

@@ -31,6 +31,19 @@ def parse_xml(data: bytes) -> etree._Element:
     return etree.fromstring(data, SafeParser)
 
 
+BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+def single_process(xml: str, process_id: str) -> etree._Element:
+    """The document with every process and collaboration but ``process_id`` removed: a called process is taken
+    from its own latest definition, whatever else the file it was deployed from defines."""
+    root = parse_xml(xml.encode("utf-8"))
+    for node in list(root):
+        if node.tag == f"{BPMN_NS}collaboration" or (node.tag == f"{BPMN_NS}process" and node.get("id") != process_id):
+            root.remove(node)
+    return root
+
+
 class SpecCache:
     """(process id, BPMN texts) -> (spec, subprocess specs), parsed at most once per content."""
 
@@ -39,21 +52,24 @@ class SpecCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(process_id: str, xmls: Sequence[str]) -> str:
-        digest = hashlib.sha256(process_id.encode())
-        for xml in xmls:
+    def key(processes: Sequence[tuple[str, str]]) -> str:
+        digest = hashlib.sha256()
+        for process_id, xml in processes:
+            digest.update(process_id.encode() + b"\0")
             digest.update(hashlib.sha256(xml.encode("utf-8")).digest())
         return digest.hexdigest()
 
-    def get(self, process_id: str, xmls: Sequence[str]) -> SpecPair:
-        key = self.key(process_id, xmls)
+    def get(self, processes: Sequence[tuple[str, str]]) -> SpecPair:
+        """``processes``: (process id, BPMN text) of the instance's process first, then of every called one."""
+        key = self.key(processes)
         found = self._specs.get(key)
         if found is not None:
             return found
         parser = JornadaParser(validate=False)
-        for index, xml in enumerate(xmls):
-            parser.add_bpmn_xml(parse_xml(xml.encode("utf-8")), filename=f"definition-{index}")
-        pair = (parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
+        for process_id, xml in processes:
+            parser.add_bpmn_xml(single_process(xml, process_id), filename=f"{process_id}.bpmn")
+        main = processes[0][0]
+        pair = (parser.get_spec(main), parser.get_subprocess_specs(main))
         with self._lock:
             self._specs.setdefault(key, pair)
         return pair

@@ -125,3 +125,39 @@ def test_cancel_closes_the_open_tasks(runtime: Runtime) -> None:
     assert open_tasks(runtime, iid) == []
     with pytest.raises(InvalidState):
         runtime.cancel(iid, actor="lead", reason="again")
+
+
+CALLER = (
+    '<bpmn:process id="journey" isExecutable="true"><bpmn:startEvent id="s"/>'
+    '<bpmn:callActivity id="call" calledElement="step"/><bpmn:endEvent id="e"/>'
+    + flow("c1", "s", "call")
+    + flow("c2", "call", "e")
+    + "</bpmn:process>"
+)
+
+
+def step_process(name: str) -> str:
+    return (
+        '<bpmn:process id="step" isExecutable="true"><bpmn:startEvent id="ss"/>'
+        + user_task("work", name)
+        + '<bpmn:endEvent id="se"/>'
+        + flow("s1", "ss", "work")
+        + flow("s2", "work", "se")
+        + "</bpmn:process>"
+    )
+
+
+def test_a_call_activity_runs_the_latest_version_of_the_called_process_even_from_another_file(
+    runtime: Runtime,
+) -> None:
+    from tests.bpmn_builder import HEADER
+
+    both = (HEADER + CALLER + step_process("Work v1") + "</bpmn:definitions>").encode()
+    runtime.deploy({"both.bpmn": both}, actor="designer")
+    first = runtime.start("journey", actor="a", customer_id="C-1")
+    assert [t.name for t in open_tasks(runtime, first)] == ["Work v1"]
+    runtime.deploy({"step.bpmn": (HEADER + step_process("Work v2") + "</bpmn:definitions>").encode()}, actor="d")
+    second = runtime.start("journey", actor="a", customer_id="C-2")
+    assert [t.name for t in open_tasks(runtime, second)] == ["Work v2"]
+    [old] = open_tasks(runtime, first)  # a running instance keeps the version it started with
+    assert runtime.complete(old.id, actor="bob") == "completed"

@@ -1,0 +1,389 @@
+"""Conformance with the OMG BPMN MIWG reference models (../shared/conformance/miwg, CC-BY-3.0, see SOURCES.tsv there).
+
+Every file is deployed as drawn, or refused with problems that each name the file, an element and a line. Then each
+model is "made executable" -- every process isExecutable="true", a role on every human step that has none, a topic
+on every service, business-rule or message-less send task that has none, and a test handler for every topic the model
+names (its own ones are not registered here) -- and every process deployed that way runs through the facade: start,
+complete every open human task with {}, fire timers by moving the clock, until it completes, waits for a message, or
+stops in an incident that says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from engine import DeployError, FrozenClock, HandlerContext, HandlerRegistry, Problem, Runtime, Store
+from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Timer
+from engine.outbox import LogTransport
+from engine.sandbox import Sandbox
+from engine.specs import parse_xml
+
+MIWG = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "miwg"
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+TEST_TOPIC = "test.echo"
+STEP_LIMIT = 60
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def miwg(name: str) -> bytes:
+    path = MIWG / name
+    if not path.is_file():
+        message = f"the MIWG reference models are missing: {path} (expected at ../shared/conformance/miwg)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return path.read_bytes()
+
+
+# ---- what each problem is about, so a refusal can be compared with what the model holds ---------------------
+REASONS = {
+    "not executable": r"is not executable: tick 'Executable'",
+    "no role": r"has no role",
+    "no handler": r"has no handler|sends nothing",
+    "unknown topic": r"^handler topic '.*' is not registered",
+    "condition not Python": r"^condition .* is not valid Python",
+    "flow without condition": r"with no condition and is not its default flow",
+    "empty timer": r"^the timer's \w+ is empty$|^timer has no timeDuration",
+    "split without gateway": r"outgoing sequence flows \(.*\); split with a gateway",
+    "empty sub-process": r"^a sub-process needs exactly one start event inside it; it has 0$",
+    "data store": r"^data store '.*' is not supported",
+}
+
+
+def reason(problem: Problem) -> str:
+    return next((name for name, pattern in REASONS.items() if re.search(pattern, problem.message)), problem.message)
+
+
+def assert_located(problems: list[Problem], name: str, data: bytes) -> None:
+    """Every problem names the file, an element of it and a line of that element (its start tag, or the line of
+    one of its children: a condition, a timer, a script line, a property)."""
+    root = parse_xml(data)
+    for problem in problems:
+        assert problem.file == name, problem
+        assert problem.element_id, problem
+        found = root.xpath("//*[@id=$i]", i=problem.element_id)
+        assert found, f"{problem}: no element has that id"
+        lines = {el.sourceline for el in found} | {el.sourceline for el in found[0].iter() if el is not found[0]}
+        assert problem.line in lines, f"{problem}: the element is on line {found[0].sourceline}"
+
+
+# ---- made executable: edits in place, so every line number stays the one of the drawn file ------------------
+def made_executable(data: bytes) -> tuple[bytes, set[str]]:
+    """The model with every process executable, a role on every human step without one and a topic on every
+    handler task without one; returns it and the topics its tasks name."""
+    root = parse_xml(data)
+    text = data.decode("utf-8")
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    edits: list[tuple[int, int, str]] = []
+
+    def start_tag(el: etree._Element) -> tuple[int, int]:
+        qname = f"{el.prefix}:{etree.QName(el).localname}" if el.prefix else etree.QName(el).localname
+        begin = text.index(f"<{qname}", starts[el.sourceline - 1])
+        return begin + 1 + len(qname), text.index(">", begin)
+
+    def add(el: etree._Element, attribute: str) -> None:
+        at, _ = start_tag(el)
+        edits.append((at, at, f' xmlns:jc="{CAMUNDA}" jc:{attribute}'))
+
+    ns = {"bpmn": BPMN}
+    for process in root.iterfind(".//bpmn:process", ns):
+        at, end = start_tag(process)
+        found = re.search(r'\bisExecutable\s*=\s*"[^"]*"', text[at:end])
+        if found:
+            edits.append((at + found.start(), at + found.end(), 'isExecutable="true"'))
+        else:
+            edits.append((at, at, ' isExecutable="true"'))
+    in_lane = {  # a lane's name is the role of the tasks in it
+        ref.text.strip()
+        for ref in root.iterfind(".//bpmn:lane/bpmn:flowNodeRef", ns)
+        if ref.text and (ref.getparent().get("name") or "").strip()
+    }
+    for task in root.xpath("//bpmn:userTask | //bpmn:manualTask | //bpmn:task", namespaces=ns):
+        if not task.get(f"{{{CAMUNDA}}}candidateGroups") and task.get("id") not in in_lane:
+            add(task, 'candidateGroups="staff"')
+    topics = set()
+    for task in root.xpath("//bpmn:serviceTask | //bpmn:businessRuleTask | //bpmn:sendTask", namespaces=ns):
+        topic = task.get(f"{{{CAMUNDA}}}topic")
+        sends_message = task.get("messageRef") or task.find(f"{{{BPMN}}}messageEventDefinition") is not None
+        if topic:
+            topics.add(topic)
+        elif not (etree.QName(task).localname == "sendTask" and sends_message):
+            add(task, f'topic="{TEST_TOPIC}"')
+            topics.add(TEST_TOPIC)
+    for begin, end, new in sorted(edits, reverse=True):
+        text = text[:begin] + new + text[end:]
+    return text.encode("utf-8"), topics
+
+
+# ---- running -----------------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    status: str
+    incident: str | None = None
+    waiting_for: list[str] = field(default_factory=list)  # bpmn ids of WAITING events when it stopped
+    steps: list[str] = field(default_factory=list)  # "task <name>" / "timer <element id>", in order
+
+
+INTERNAL = re.compile(r"\.(EndJoin|BoundaryEvent(Split|Join))$|^(Start|End|StartEvent(Split|Join))$")  # not BPMN
+
+
+def waiting_events(state_json: str) -> list[str]:
+    """The BPMN elements (events, receive tasks) an instance waits on."""
+    found: list[str] = []
+
+    def walk(workflow: dict) -> None:
+        for task in workflow["tasks"].values():
+            if task["state"] == TaskState.WAITING and not INTERNAL.search(task["task_spec"]):
+                found.append(task["task_spec"])
+        for sub in workflow.get("subprocesses", {}).values():
+            walk(sub)
+
+    walk(json.loads(state_json))
+    return sorted(found)
+
+
+def drive(runtime: Runtime, clock: FrozenClock, process_id: str) -> Run:
+    iid = runtime.start(process_id, actor="tester", customer_id="C-1")
+    steps: list[str] = []
+    for _ in range(STEP_LIMIT):
+        with runtime.store.session() as s:
+            instance = s.get(ProcessInstance, iid)
+            assert instance is not None
+            tasks = s.execute(
+                select(HumanTask)
+                .where(HumanTask.instance_id == iid, HumanTask.state.in_(("ready", "claimed")))
+                .order_by(HumanTask.id)
+            ).scalars()
+            task = next(iter(tasks), None)
+            timer = s.execute(select(Timer).where(Timer.instance_id == iid).order_by(Timer.due_at)).scalars().first()
+        if instance.status in ("completed", "incident", "cancelled"):
+            break
+        if task is not None:
+            assert task.candidate_groups, f"human task {task.element_id} has no role"
+            steps.append(f"task {task.name}")
+            runtime.complete(task.id, actor="tester", data={})
+        elif timer is not None:
+            steps.append(f"timer {timer.element_id}")
+            clock.set(max(clock.now(), timer.due_at))  # a timer fires at its due moment
+            assert runtime.fire_due_timers() >= 1
+        else:
+            break
+    else:
+        pytest.fail(f"{process_id} still runs after {STEP_LIMIT} steps: {steps}")
+    return Run(instance.status, instance.incident, waiting_events(instance.state_json), steps)
+
+
+class Calls:
+    """The test handlers: record which element called which topic; they add nothing to the task data."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def handler(self, topic: str) -> Callable[[HandlerContext], dict[str, object]]:
+        def handle(context: HandlerContext) -> dict[str, object]:
+            self.seen.append((topic, context.element_id))
+            return {}
+
+        return handle
+
+
+Build = Callable[[set[str]], tuple[Runtime, Calls]]
+
+
+@pytest.fixture
+def build(store: Store, clock: FrozenClock, config: dict, sandbox: Sandbox, mail: LogTransport) -> Iterator[Build]:
+    """A runtime like conftest's, whose registry serves ``topics`` with test handlers."""
+    made: list[Runtime] = []
+
+    def make(topics: set[str]) -> tuple[Runtime, Calls]:
+        calls, registry = Calls(), HandlerRegistry()
+        for topic in sorted(topics):
+            registry.register(topic, calls.handler(topic))
+        made.append(Runtime(store, registry, clock=clock, config=config, transport=mail, sandbox=sandbox))
+        return made[-1], calls
+
+    yield make
+    for runtime in made:
+        runtime.close()
+
+
+# ---- what each model gets (each entry checked against the model's XML) --------------------------------------
+# As drawn: most processes are not executable; the executable ones hold Camunda 7 (JUEL), XPath or FEEL
+# conditions, human steps without a role, Java delegates / Zeebe job types instead of handler topics.
+AS_DRAWN: dict[str, dict[str, int]] = {
+    "A.1.0.bpmn": {"not executable": 1},
+    "A.2.0.bpmn": {"not executable": 1},
+    "A.2.1.bpmn": {"not executable": 1},
+    "A.3.0.bpmn": {"not executable": 1},
+    "A.4.0.bpmn": {"not executable": 2},  # two pools
+    "A.4.1.bpmn": {"not executable": 2},
+    "B.1.0.bpmn": {"not executable": 4},
+    "B.2.0.bpmn": {"not executable": 4},
+    # JUEL ${approved} ...; archiveInvoice is a camunda:delegateExpression (Java); its tasks are in named lanes
+    "C.1.0.bpmn": {"condition not Python": 4, "no handler": 1},
+    # XPath bpmn:getDataObject(...); 4 user tasks whose roles are activiti:* attributes, no lanes; a data store
+    "C.1.1.bpmn": {"condition not Python": 4, "no role": 4, "no handler": 1, "data store": 1},
+    "C.2.0.bpmn": {"not executable": 4},
+    # "Service Level == 'Premium'"; gateways 'Service type' (3), 'Service level' (1), 'Successful?' (2)
+    "C.3.0.bpmn": {"condition not Python": 1, "flow without condition": 6, "no role": 4},
+    "C.4.0.bpmn": {"not executable": 4},  # isExecutable absent
+    "C.5.0.bpmn": {"not executable": 2},
+    "C.6.0.bpmn": {"not executable": 1},
+    "C.7.0.bpmn": {"not executable": 1},
+    "C.8.0.bpmn": {"not executable": 1},
+    # FEEL; 3 service tasks, 1 business rule task, 4 send tasks with an operationRef only; 1 user task
+    "C.8.1.bpmn": {"condition not Python": 3, "no role": 1, "no handler": 8},
+    # FEEL; 6 service tasks (Zeebe job types), 1 business rule task, 1 send task; UserTask_HandleTimeout
+    "C.9.0.bpmn": {"condition not Python": 4, "no role": 1, "no handler": 8},
+    # UserTask_CallCustomer; two send tasks with camunda:topic="emailService", not registered here
+    "C.9.1.bpmn": {"no role": 1, "unknown topic": 2},
+    # '=fraud' (FEEL); 3 user tasks with Zeebe candidate groups only; SendTask_NotifyCustomerDelay
+    "C.9.2.bpmn": {"condition not Python": 1, "no role": 3, "no handler": 1},
+}
+
+
+@dataclass(frozen=True)
+class Ran:
+    status: str
+    steps: list[str]  # "task <name>" completed / "timer <element id>" fired, in order
+    calls: list[tuple[str, str]]  # (topic, element) of every handler call, in order
+
+
+REMINDERS = [("emailService", "SendTask_SendReminderEmail")] * 6
+# Made executable: refused for what Jornada does not run (non-Python conditions, unconditioned gateway flows,
+# implicit splits after a task, empty timers, an empty sub-process), or run to the end.
+MADE_EXECUTABLE: dict[str, dict[str, int] | Ran] = {
+    # start -> Task 1 -> Task 2 -> Task 3 -> end
+    "A.1.0.bpmn": Ran("completed", ["task Task 1", "task Task 2", "task Task 3"], []),
+    "A.2.0.bpmn": {"flow without condition": 3},  # 'Gateway (Split Flow)': 3 flows, no default
+    # Task 2 and Task 4: a conditional and a default flow each; the split gateway: 2 empty conditions + default
+    "A.2.1.bpmn": {"split without gateway": 2, "flow without condition": 2},
+    "A.3.0.bpmn": {"empty sub-process": 1},  # 'Collapsed Sub-Process' holds nothing
+    "A.4.0.bpmn": {"split without gateway": 1},  # Task 3 -> both expanded sub-processes (implicit parallel split)
+    "A.4.1.bpmn": {"split without gateway": 1},
+    "B.1.0.bpmn": {"empty timer": 1, "flow without condition": 4, "data store": 1},
+    # inclusive 1 + exclusive 1 + exclusive 2
+    "B.2.0.bpmn": {"flow without condition": 4, "empty timer": 4, "data store": 1},
+    "C.1.0.bpmn": {"empty timer": 1, "condition not Python": 4},  # Team-Assistant pool: a timer without time
+    "C.1.1.bpmn": {"condition not Python": 4, "data store": 1},
+    "C.2.0.bpmn": {"flow without condition": 6},  # 'Retry?', 'Payment accepted?', 'Done Shopping?'
+    "C.3.0.bpmn": {"condition not Python": 1, "flow without condition": 6},
+    # 'Contract terms accepted ?', 'All necessary data available?'; Employee Details, User Management, Payroll
+    "C.4.0.bpmn": {"flow without condition": 4, "data store": 3},
+    "C.5.0.bpmn": {"flow without condition": 12, "data store": 2},  # 6 yes/no gateways; Bank System, Customer Data
+    "C.6.0.bpmn": {"empty timer": 2},
+    "C.7.0.bpmn": {"flow without condition": 2},  # 'Advertisement approved?'
+    "C.8.0.bpmn": {"condition not Python": 3},
+    "C.8.1.bpmn": {"condition not Python": 3},
+    "C.9.0.bpmn": {"condition not Python": 4},
+    # request document (handler), wait for the answer: a daily reminder (R6/P1D, non-interrupting) six times,
+    # after a week (P7D, interrupting) call the customer, end
+    "C.9.1.bpmn": Ran(
+        "completed",
+        [*["timer BoundaryEvent_1"] * 6, "timer BoundaryEvent_2", "task Call customer"],
+        [("emailService", "SendTask_RequestDocument"), *REMINDERS],
+    ),
+    "C.9.2.bpmn": {"condition not Python": 1},
+}
+
+
+def test_the_reference_suite_is_all_here() -> None:
+    if not MIWG.is_dir():
+        miwg("SOURCES.tsv")  # fails in CI, skips elsewhere
+    names = sorted(p.name for p in MIWG.glob("*.bpmn"))
+    assert names == sorted(AS_DRAWN) == sorted(MADE_EXECUTABLE)
+    sources = (MIWG / "SOURCES.tsv").read_text().splitlines()
+    assert sorted(line.split("\t")[0] for line in sources if line.strip()) == names
+
+
+@pytest.mark.parametrize("name", sorted(AS_DRAWN))
+def test_a_model_as_drawn_is_deployed_or_refused_naming_file_element_and_line(runtime: Runtime, name: str) -> None:
+    data = miwg(name)
+    with pytest.raises(DeployError) as caught:
+        runtime.deploy({name: data}, actor="designer")
+    assert_located(caught.value.problems, name, data)
+    assert dict(Counter(reason(p) for p in caught.value.problems)) == AS_DRAWN[name]
+    with runtime.store.session() as s:
+        assert s.execute(select(ProcessDefinition)).first() is None
+
+
+@pytest.mark.parametrize("name", sorted(MADE_EXECUTABLE))
+def test_a_model_made_executable_runs_to_its_end_or_is_refused_naming_file_element_and_line(
+    build: Build, clock: FrozenClock, name: str
+) -> None:
+    data, topics = made_executable(miwg(name))
+    assert data.count(b"\n") == miwg(name).count(b"\n")
+    runtime, calls = build(topics)
+    expected = MADE_EXECUTABLE[name]
+    if not isinstance(expected, Ran):
+        with pytest.raises(DeployError) as caught:
+            runtime.deploy({name: data}, actor="designer")
+        assert_located(caught.value.problems, name, data)
+        assert dict(Counter(reason(p) for p in caught.value.problems)) == expected
+        return
+    for deployed in runtime.deploy({name: data}, actor="designer"):
+        run = drive(runtime, clock, deployed.process_id)
+        assert Ran(run.status, run.steps, calls.seen) == expected, run
+        if run.status == "incident":
+            assert run.incident
+
+
+def test_the_answer_to_c_9_1_reaches_its_receive_task_and_stops_the_reminders(build: Build, clock: FrozenClock) -> None:
+    data, topics = made_executable(miwg("C.9.1.bpmn"))
+    runtime, calls = build(topics)
+    runtime.deploy({"C.9.1.bpmn": data}, actor="designer")
+    iid = runtime.start("requestDocument_en", actor="tester", customer_id="C-1")
+    for day in (1, 2):  # two daily reminders go out while the request waits
+        clock.set(clock.now() + timedelta(days=1))
+        assert runtime.fire_due_timers() == 1, f"day {day}"
+    with runtime.store.session() as s:
+        instance = s.get(ProcessInstance, iid)
+        assert instance is not None and instance.status == "waiting"
+        assert waiting_events(instance.state_json) == [
+            "BoundaryEvent_1",
+            "BoundaryEvent_2",
+            "ReceiveTask_WaitForDocument",
+        ]
+
+    assert runtime.send_message(
+        "MESSAGE_documentReceived", {"document": "passport"}, actor="crm", customer_id="C-1"
+    ) == [iid]
+    with runtime.store.session() as s:
+        instance = s.get(ProcessInstance, iid)
+        assert instance is not None and instance.status == "completed"
+        assert s.execute(select(Timer).where(Timer.instance_id == iid)).first() is None
+        received = s.execute(select(AuditEvent).where(AuditEvent.action == "message_received")).scalars().all()
+        assert [json.loads(e.payload)["element"] for e in received] == ["ReceiveTask_WaitForDocument"]
+    assert calls.seen == [("emailService", "SendTask_RequestDocument"), *REMINDERS[:2]]
+
+
+def test_the_c_9_models_deployed_together_are_refused_file_by_file(build: Build) -> None:
+    """C.9.0 calls ManualCheck (C.9.2), which calls requestDocument_en (C.9.1): one upload, three files."""
+    files = {name: made_executable(miwg(name)) for name in ("C.9.0.bpmn", "C.9.1.bpmn", "C.9.2.bpmn")}
+    runtime, _ = build(set().union(*(topics for _, topics in files.values())))
+    with pytest.raises(DeployError) as caught:
+        runtime.deploy({name: data for name, (data, _) in files.items()}, actor="designer")
+    by_file = Counter((p.file, reason(p)) for p in caught.value.problems)
+    assert by_file == {("C.9.0.bpmn", "condition not Python"): 4, ("C.9.2.bpmn", "condition not Python"): 1}
+    for name, (data, _) in files.items():
+        assert_located([p for p in caught.value.problems if p.file == name], name, data)
+    with runtime.store.session() as s:
+        assert s.execute(select(ProcessDefinition)).first() is None
