@@ -7,7 +7,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from engine.errors import (
 )
 from engine.execution import Execution, InstanceRecord, JornadaScriptEngine, due_timers
 from engine.handlers import HandlerContext, HandlerRegistry
+from engine.live import LiveWorkflows
 from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance, core
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
 from engine.sandbox import Sandbox, SandboxedEnvironment
@@ -49,6 +50,7 @@ CALLED = "{http://www.omg.org/spec/BPMN/20100524/MODEL}callActivity"
 class Unit:
     session: Session
     now: datetime
+    loaded: list[Execution] = field(default_factory=list)
 
 
 class Runtime:
@@ -74,6 +76,7 @@ class Runtime:
         self.outbox = OutboxSender(store, transport or transport_from_config(self.config), self.clock)
         self.send_after_commit = send_after_commit
         self._definitions: dict[int, tuple[str, str]] = {}
+        self.live = LiveWorkflows()
 
     def close(self) -> None:
         if self._own_sandbox:
@@ -87,7 +90,8 @@ class Runtime:
         queued = False
         try:
             with engine_clock(self.clock), self.store.transaction() as session:
-                yield Unit(session, self.clock.now())
+                unit = Unit(session, self.clock.now())
+                yield unit
                 queued = bool(session.info.get("outbox_queued"))
         except StaleDataError as exc:
             raise ConflictError(
@@ -95,6 +99,8 @@ class Runtime:
             ) from exc
         except IntegrityError as exc:
             raise ConflictError(f"a concurrent change got there first: {exc.orig}") from exc
+        for ex in unit.loaded:  # committed: the objects match what the database now holds
+            self.live.check_in(ex.instance.id, ex.instance.version, ex.workflow)
         if queued and self.send_after_commit:
             self.outbox.send_pending()
 
@@ -146,9 +152,12 @@ class Runtime:
         instance = InstanceRecord.fetch(u.session, instance_id)
         if instance is None:
             raise NotFound(f"process instance {instance_id} does not exist")
-        workflow = specs.load(instance.state_json, self._spec_pair(u.session, instance))
+        workflow = self.live.check_out(instance.id, instance.version)
+        if workflow is None:
+            workflow = specs.load(instance.state_json, self._spec_pair(u.session, instance))
         ex = Execution(u.session, instance, workflow, actor, u.now)
         self._attach(ex)
+        u.loaded.append(ex)
         return ex
 
     def _call_handler(self, ex: Execution, task: Task, topic: str, props: Mapping[str, str]) -> Mapping[str, Any]:
@@ -244,6 +253,7 @@ class Runtime:
         workflow.get_next_task(state=TaskState.READY).data.update(seed)
         ex = Execution(u.session, instance, workflow, actor, u.now)
         self._attach(ex)
+        u.loaded.append(ex)
         instance.insert(u.session)
         ex.record("instance_started", {"version": definition.version, "data": seed})
         if message is not None:
