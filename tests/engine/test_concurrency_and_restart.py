@@ -84,3 +84,17 @@ def test_a_fresh_engine_on_the_same_database_lists_the_same_tasks_and_finishes_e
     with restarted.store.session() as s:
         assert set(s.execute(select(ProcessInstance.status)).scalars()) == {"completed"}
     restarted.close()
+
+
+def test_an_engine_never_acts_on_a_workflow_another_engine_has_moved_on(
+    runtime: Runtime, database_url: str, clock: FrozenClock, config: dict, sandbox
+) -> None:
+    other = Runtime(Store(database_url), build_registry(), clock=clock, config=config, sandbox=sandbox)
+    runtime.deploy({"l.bpmn": linear("lin", 3)}, actor="designer")
+    iid = runtime.start("lin", actor="alice", customer_id="C-1")
+    runtime.complete(open_tasks(runtime, iid)[0].id, actor="bob")  # `runtime` now holds this instance in memory
+    other.complete(open_tasks(other, iid)[0].id, actor="carol")  # ...which `other` moves on
+    [third] = open_tasks(runtime, iid)
+    assert third.element_id == "t3"
+    assert runtime.complete(third.id, actor="bob") == "completed"
+    other.close()
