@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 ENV_PREFIX = "JORNADA_"
+# Variables of the same prefix that are not configuration keys: the config file path, and the test suite's and
+# scripts/postgres.sh's own settings.
+NOT_CONFIG = ("JORNADA_CONFIG", "JORNADA_TEST_", "JORNADA_PG_")
 
 
 class ConfigError(ValueError):
@@ -77,7 +80,7 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """JORNADA_SANDBOX_BUDGET_SECONDS -> {"sandbox": {"budget_seconds": ...}}."""
     found: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == "JORNADA_CONFIG":
+        if not name.startswith(ENV_PREFIX) or name.startswith(NOT_CONFIG):
             continue
         key = name[len(ENV_PREFIX) :].lower()
         if key in DEFAULTS and not isinstance(DEFAULTS[key], dict):

@@ -43,3 +43,8 @@ def test_every_shipped_config_key_is_documented_in_config_toml() -> None:
                 assert f"\n{sub} =" in text, f"{key}.{sub} missing from config.toml"
         else:
             assert f"\n{key} =" in text or text.startswith(f"{key} =")
+
+
+def test_the_test_suites_own_variables_are_not_taken_for_configuration() -> None:
+    env = {"JORNADA_TEST_DB": "postgresql", "JORNADA_PG_PORT": "5", "JORNADA_CONFIG": str(ROOT / "config.toml")}
+    assert load_config(environ=env)["database_url"] == "sqlite:///var/jornada.db"
