@@ -20,7 +20,7 @@ def test_sign_up_moves_the_customer_to_onboarding_and_ends_once_the_admin_confir
     assert driver.customer().stage == "prospect"
 
     assert driver.complete("confirm_contract_signed", iid, plan="enterprise", seats=40) == "running"
-    assert driver.customer().stage == "onboarding"
+    assert (driver.customer().stage, driver.customer().plan) == ("onboarding", "enterprise")
     assert driver.task("configure_account", iid).candidate_groups == "security"
 
     driver.complete("configure_account", iid, tenant_id="acme-prod", admin_email=ADMIN)
