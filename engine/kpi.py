@@ -4,13 +4,14 @@ SLA met = completed <= due. Per step: count, median and p90 of each, SLA complia
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask, TaskKpi, core
+from engine.models import TaskKpi, core
 
 FORMULAS = {
     "wait": "claimed − created",
@@ -20,27 +21,28 @@ FORMULAS = {
 }
 
 
-def record(session: Session, row: HumanTask) -> None:
-    """Insert the KPI row of a human task that has just been completed."""
-    assert row.completed_at is not None and row.claimed_at is not None and row.completed_by is not None
-    values = dict(
-        human_task_id=row.id,
-        instance_id=row.instance_id,
-        process_id=row.process_id,
-        element_id=row.element_id,
-        name=row.name,
-        completed_by=row.completed_by,
-        created_at=row.created_at,
-        claimed_at=row.claimed_at,
-        completed_at=row.completed_at,
-        due_at=row.due_at,
-        wait_seconds=(row.claimed_at - row.created_at).total_seconds(),
-        work_seconds=(row.completed_at - row.claimed_at).total_seconds(),
-        cycle_seconds=(row.completed_at - row.created_at).total_seconds(),
-        sla_met=None if row.due_at is None else row.completed_at <= row.due_at,
-        warn_reached=row.warn_at is not None and row.completed_at >= row.warn_at,
-        stuck_reached=row.stuck_at is not None and row.completed_at >= row.stuck_at,
-    )
+def record(session: Session, task: Mapping[str, Any]) -> None:
+    """Insert the KPI row of a human task that has just been completed (``task``: its row's values)."""
+    created, claimed, completed = task["created_at"], task["claimed_at"], task["completed_at"]
+    due, warn, stuck = task["due_at"], task["warn_at"], task["stuck_at"]
+    values = {
+        "human_task_id": task["id"],
+        "instance_id": task["instance_id"],
+        "process_id": task["process_id"],
+        "element_id": task["element_id"],
+        "name": task["name"],
+        "completed_by": task["completed_by"],
+        "created_at": created,
+        "claimed_at": claimed,
+        "completed_at": completed,
+        "due_at": due,
+        "wait_seconds": (claimed - created).total_seconds(),
+        "work_seconds": (completed - claimed).total_seconds(),
+        "cycle_seconds": (completed - created).total_seconds(),
+        "sla_met": None if due is None else completed <= due,
+        "warn_reached": warn is not None and completed >= warn,
+        "stuck_reached": stuck is not None and completed >= stuck,
+    }
     session.connection().execute(core(TaskKpi).insert(), values)
 
 

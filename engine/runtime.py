@@ -14,10 +14,9 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import deploy as deploying
@@ -290,8 +289,10 @@ class Runtime:
             return ex.instance.status
 
     # -- human tasks -----------------------------------------------------------------------------------------
-    def _human_task(self, u: Unit, task_pk: int, groups: Collection[str] | None, actor: str) -> HumanTask:
-        row = u.session.get(HumanTask, task_pk)
+    def _human_task(self, u: Unit, task_pk: int, groups: Collection[str] | None, actor: str) -> Row[Any]:
+        """The task's row (read with Core: this is on every task operation's path), after the access checks."""
+        table = core(HumanTask)
+        row = u.session.connection().execute(select(table).where(table.c.id == task_pk)).one_or_none()
         if row is None:
             raise NotFound(f"task {task_pk} does not exist")
         if groups is not None and row.assignee != actor:
@@ -323,8 +324,8 @@ class Runtime:
                 .values(assignee=actor, state="claimed", claimed_at=u.now)
             ).rowcount  # type: ignore[attr-defined]
             if changed != 1:
-                u.session.refresh(row)
-                raise ConflictError(f"task {task_pk} ({row.name}) is already claimed by {row.assignee}")
+                holder = u.session.execute(select(HumanTask.assignee).where(HumanTask.id == task_pk)).scalar()
+                raise ConflictError(f"task {task_pk} ({row.name}) is already claimed by {holder}")
             self._task_audit(
                 u, row, actor, "task_claimed", {"before": {"assignee": None}, "after": {"assignee": actor}}
             )
@@ -339,7 +340,7 @@ class Runtime:
                     f"task {task_pk} is claimed by {row.assignee}; only they or a lead can release it"
                 )
             before = row.assignee
-            row.assignee, row.state, row.claimed_at = None, "ready", None
+            self._set_task(u, task_pk, assignee=None, state="ready", claimed_at=None)
             self._task_audit(
                 u, row, actor, "task_unclaimed", {"before": {"assignee": before}, "after": {"assignee": None}}
             )
@@ -348,16 +349,21 @@ class Runtime:
         with self.unit() as u:
             row = self._human_task(u, task_pk, groups, actor)
             before = row.assignee
-            row.assignee, row.state = assignee, "claimed"
-            row.claimed_at = row.claimed_at if before else u.now
+            self._set_task(
+                u, task_pk, assignee=assignee, state="claimed", claimed_at=row.claimed_at if before else u.now
+            )
             self._task_audit(
                 u, row, actor, "task_assigned", {"before": {"assignee": before}, "after": {"assignee": assignee}}
             )
 
-    def _task_audit(self, u: Unit, row: HumanTask, actor: str, action: str, payload: dict[str, Any]) -> None:
+    @staticmethod
+    def _set_task(u: Unit, task_pk: int, **values: Any) -> None:
+        table = core(HumanTask)
+        u.session.connection().execute(table.update().where(table.c.id == task_pk).values(values))
+
+    def _task_audit(self, u: Unit, row: Row[Any], actor: str, action: str, payload: dict[str, Any]) -> None:
         from engine import audit
 
-        u.session.flush()
         audit.append(
             u.session,
             at=u.now,
@@ -396,12 +402,9 @@ class Runtime:
                 "claimed_at": row.claimed_at or u.now,
                 "assignee": row.assignee or actor,
             }
-            table = core(HumanTask)
-            u.session.connection().execute(table.update().where(table.c.id == row.id).values(done))
-            for key, value in done.items():
-                set_committed_value(row, key, value)
+            self._set_task(u, row.id, **done)
+            kpi.record(u.session, {**row._mapping, **done})
             ex.closed.add(row.task_id)
-            kpi.record(u.session, row)
             ex.record(
                 "task_completed",
                 {"task": row.id, "element": row.element_id, "name": row.name, "before": before, "after": clean},
