@@ -6,7 +6,6 @@ the workflow on every save, so the inbox and the scheduler never read the workfl
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
@@ -92,7 +91,6 @@ class Execution:
     workflow: BpmnWorkflow
     actor: str
     now: datetime
-    audit_events: list[str] = field(default_factory=list)
     closed: set[str] = field(default_factory=set)  # human tasks this operation closed itself (e.g. completed)
 
     def __post_init__(self) -> None:
@@ -127,7 +125,6 @@ class Execution:
             task_id=task_id,
             customer_id=self.instance.customer_id,
         )
-        self.audit_events.append(action)
 
     # -- saving --------------------------------------------------------------------------------------------
     def save(self) -> None:
@@ -289,7 +286,3 @@ def describe_failure(workflow: BpmnWorkflow, exc: Exception) -> str:
     if line and error_line and f"line {line}" not in message:
         message += f" (line {line}: {str(error_line).strip()})"
     return where + (message or exc.__class__.__name__)
-
-
-def instance_payload(instance: InstanceRecord) -> dict[str, Any]:
-    return {"status": instance.status, "called_definitions": json.loads(instance.called_definitions or "[]")}
