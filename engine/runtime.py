@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Row, select, update
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import deploy as deploying
-from engine import forms, kpi, specs
+from engine import forms, kpi, messages, specs
 from engine.clock import Clock, SystemClock, TickAhead, engine_clock
 from engine.config import load_config
 from engine.dialects import MessageEventDefinition
@@ -76,6 +76,7 @@ class Runtime:
         self.send_after_commit = send_after_commit
         self._definitions: dict[int, tuple[str, str]] = {}
         self.live = LiveWorkflows()
+        self.message_starts = messages.MessageStarts()
 
     def close(self) -> None:
         if self._own_sandbox:
@@ -257,7 +258,7 @@ class Runtime:
         ex.record("instance_started", {"version": definition.version, "data": seed})
         if message is not None:
             ex.advance()
-            self._catch(ex, *message)
+            messages.catch(ex, *message)
         self._finish(ex)
         return ex
 
@@ -461,11 +462,11 @@ class Runtime:
             if instance_id == exclude:
                 continue
             ex = self._load(u, instance_id, actor)
-            if self._catch(ex, name, payload):
+            if messages.catch(ex, name, payload):
                 self._finish(ex)
                 delivered.append(instance_id)
         if not delivered:
-            for process_id in self._message_starts(u.session, name):
+            for process_id in self.message_starts.processes(u.session, name):
                 ex = self._start(
                     u,
                     process_id,
@@ -483,50 +484,24 @@ class Runtime:
             )
         return delivered
 
-    def _catch(self, ex: Execution, name: str, payload: Any) -> bool:
-        for task in ex.workflow.get_tasks(state=TaskState.WAITING):
-            outer = getattr(task.task_spec, "event_definition", None)
-            # an event-based gateway waits on one combined definition holding each branch's
-            for definition in [outer, *getattr(outer, "event_definitions", [])]:
-                if not (isinstance(definition, MessageEventDefinition) and definition.name == name):
-                    continue
-                ex.workflow.catch(BpmnEvent(definition, {"payload": payload, "result_var": definition.result_var}))
-                ex.record("message_received", {"message": name, "element": task.task_spec.bpmn_id, "payload": payload})
-                return True
-        return False
-
-    def _message_starts(self, session: Session, name: str) -> list[str]:
-        ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
-        found = []
-        ids = session.execute(select(ProcessDefinition.process_id).distinct()).scalars().all()
-        for process_id in ids:
-            row = deploying.latest(session, process_id)
-            assert row is not None
-            root = specs.parse_xml(row.bpmn_xml.encode("utf-8"))
-            refs = root.xpath(
-                "//bpmn:process[@id=$p]/bpmn:startEvent/bpmn:messageEventDefinition/@messageRef",
-                namespaces=ns,
-                p=process_id,
-            )
-            names = {m.get("name") for ref in refs for m in root.xpath("//bpmn:message[@id=$r]", namespaces=ns, r=ref)}
-            if name in names:
-                found.append(process_id)
-        return found
-
     # -- timers ----------------------------------------------------------------------------------------------
     def fire_due_timers(self, limit: int = 200) -> int:
         """Fire every BPMN timer due now; each instance in its own transaction. Returns instances advanced."""
         from engine.models import Timer
 
         with self.store.session() as session:
-            due = session.execute(
-                select(Timer.instance_id, Timer.element_id)
-                .where(Timer.due_at <= self.clock.now())
-                .order_by(Timer.due_at)
-                .limit(limit)
-            ).all()
+            due = (
+                session.execute(
+                    select(Timer.instance_id)
+                    .where(Timer.due_at <= self.clock.now())
+                    .order_by(Timer.due_at)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         fired = 0
-        for instance_id in dict.fromkeys(instance_id for instance_id, _ in due):
+        for instance_id in dict.fromkeys(due):
             try:
                 with self.unit() as u:
                     ex = self._load(u, instance_id, SYSTEM)
