@@ -4,7 +4,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PYTHON ?= python3
 
-.PHONY: install run demo test test-sqlite test-postgres lint bench clean
+MO     := web/translations/pt_BR/LC_MESSAGES/messages.mo
+ASSETS := web/static/dist/.built
+
+.PHONY: install run demo test test-sqlite test-postgres lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +16,33 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+# Compiled translation catalogues (the .po files are the source).
+$(MO): web/translations/pt_BR/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -d web/translations >/dev/null
 
-# Runs the product on the embedded SQLite database: schema, shipped processes, then the demo journey.
+# The editor, viewer and chart JavaScript, bundled from npm packages into web/static/dist (no CDN at run time).
+$(ASSETS): web/assets/package.json web/assets/package-lock.json $(wildcard web/assets/src/*)
+	scripts/system-packages.sh node
+	cd web/assets && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	touch $(ASSETS)
+
+install: $(STAMP) $(MO) $(ASSETS)
+
+# Debian's headless Chromium for the browser tests.
+browser:
+	scripts/system-packages.sh chromium
+
+# Serves the product at http://127.0.0.1:8000 on the embedded SQLite database with the scheduler running:
+# schema, shipped processes, demo customers at different points of their journey (first run only), demo users.
 run: install
+	$(BIN)/jornada init-db
+	$(BIN)/jornada deploy bpmn/*.bpmn
+	$(BIN)/jornada demo --if-empty --customers 16 --days 45 --quiet
+	$(BIN)/jornada users demo
+	$(BIN)/jornada serve --scheduler
+
+# The simulated journey alone (KPI table and alert counts), without the web app.
+demo: install
 	$(BIN)/jornada init-db
 	$(BIN)/jornada deploy bpmn/*.bpmn
 	$(BIN)/jornada demo
@@ -26,10 +52,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test-sqlite: install
+test-sqlite: install browser
 	JORNADA_TEST_DB=sqlite $(BIN)/pytest -q -m "not postgres"
 
-test-postgres: install
+test-postgres: install browser
 	JORNADA_TEST_DB=postgresql JORNADA_TEST_PG_URL="$$(scripts/postgres.sh)" $(BIN)/pytest -q
 
 # The whole suite on SQLite and again on PostgreSQL (installed and started by scripts/postgres.sh).

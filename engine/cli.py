@@ -36,7 +36,7 @@ def build_runtime(config: dict[str, Any] | None = None) -> Runtime:
     config = config or load_config()
     registry = HandlerRegistry()
     for plugin in plugins():
-        plugin.register(registry)
+        getattr(plugin, "register", lambda _registry: None)(registry)
     return Runtime(Store(config["database_url"]), registry, config=config)
 
 

@@ -26,6 +26,15 @@ DEFAULTS: dict[str, Any] = {
     },
     "alerts": {"channels": ["mail"], "group_mail_domain": "jornada.example"},
     "demo": {"customers": 20, "seed": 7},
+    "web": {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "workers": 2,
+        "secret_key": "",
+        "cookie_secure": True,
+        "login_max_failures": 5,
+        "login_window_minutes": 15,
+    },
 }
 
 ENV_PREFIX = "JORNADA_"

@@ -1,4 +1,4 @@
-"""Alembic environment: migrates the engine's and the CS domain's tables on the configured database."""
+"""Alembic environment: migrates the engine's, the CS domain's and the web layer's tables on the configured database."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import processes.customers  # noqa: F401  (registers the domain tables on the metadata)
+import web.models  # noqa: F401  (and the web layer's)
 from engine.models import Base
 
 config = context.config

@@ -151,6 +151,11 @@ class Simulation:
 
 
 def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.if_empty:
+        with runtime.store.session() as s:
+            if s.execute(select(func.count()).select_from(Customer)).scalar_one():
+                print("demo: customers exist already; nothing to add")
+                return 0
     rng = random.Random(args.seed)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=args.days)
     clock = FrozenClock(start)
@@ -216,3 +221,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=90, help="simulated days, ending now")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--if-empty", action="store_true", help="only when the database has no customers yet")

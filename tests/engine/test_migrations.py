@@ -8,6 +8,7 @@ from engine.store import Store
 
 def test_the_alembic_migrations_create_exactly_the_model_tables(database_url: str) -> None:
     import processes.customers  # noqa: F401
+    import web.models  # noqa: F401
 
     store = Store(database_url)
     store.migrate()

@@ -1,0 +1,145 @@
+"""Jornada's web app: ``create_app(config)`` builds it; one blueprint per screen, server-rendered pages, the
+REST API under /api/v1. The engine runtime is built here (or injected by tests) and shared by every request."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request, send_from_directory
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from engine.config import load_config
+from engine.errors import EngineError
+from engine.runtime import Runtime
+from web.extensions import babel, csrf, login_manager
+from web.i18n import LANGUAGES, select_locale
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _secret_key(config: Mapping[str, Any]) -> str:
+    if config["web"]["secret_key"]:
+        return str(config["web"]["secret_key"])
+    path = Path(config["data_dir"]) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _build_runtime(config: dict[str, Any]) -> Runtime:
+    from engine.cli import build_runtime
+
+    return build_runtime(config)
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, runtime: Runtime | None = None) -> Flask:
+    """The app for ``config`` (a mapping of overrides on top of config.toml and JORNADA_* variables)."""
+    settings = load_config(config)
+    app = Flask(__name__)
+    app.config.update(
+        JORNADA=settings,
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings["web"]["cookie_secure"]),
+        REMEMBER_COOKIE_SECURE=bool(settings["web"]["cookie_secure"]),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+    )
+    app.extensions["jornada.runtime"] = runtime or _build_runtime(settings)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    _register_blueprints(app)
+    _register_hooks(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from web import admin, api, audit, auth, designer, inbox, instances, kpis, tasks
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp, url_prefix="/inbox")
+    app.register_blueprint(tasks.bp, url_prefix="/tasks")
+    app.register_blueprint(designer.bp, url_prefix="/designer")
+    app.register_blueprint(instances.bp, url_prefix="/instances")
+    app.register_blueprint(audit.bp, url_prefix="/audit")
+    app.register_blueprint(kpis.bp, url_prefix="/kpis")
+    app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    csrf.exempt(api.bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    from web import users
+    from web.context import read_session, status_of
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> users.Principal | None:
+        if "principal" not in g:
+            with read_session() as session:
+                g.principal = users.load_principal(session, int(user_id))
+        return g.principal  # type: ignore[no-any-return]
+
+    @login_manager.request_loader
+    def load_token_user(req: Any) -> users.Principal | None:
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        with read_session() as session:
+            return users.principal_for_token(session, header[len("Bearer ") :].strip())
+
+    @app.context_processor
+    def globals_for_templates() -> dict[str, Any]:
+        return {"languages": LANGUAGES, "locale": select_locale()}
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "font-src 'self' data:; object-src 'none'; frame-ancestors 'none'",
+        )
+        return response
+
+    @app.get("/favicon.ico")
+    def favicon() -> ResponseReturnValue:
+        return send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml")
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+    @app.errorhandler(EngineError)
+    def engine_error(exc: EngineError) -> ResponseReturnValue:
+        code = status_of(exc)
+        if wants_json():
+            body: dict[str, Any] = {"error": type(exc).__name__, "message": str(exc)}
+            if hasattr(exc, "errors"):
+                body["fields"] = {e.field: e.message for e in exc.errors}
+            if hasattr(exc, "problems"):
+                body["problems"] = [
+                    {"file": p.file, "element": p.element_id, "line": p.line, "message": p.message}
+                    for p in exc.problems
+                ]
+            return jsonify(body), code
+        return render_template("errors/error.html", code=code, message=str(exc)), code
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        code = exc.code or 500
+        if wants_json():
+            return jsonify({"error": exc.name, "message": exc.description}), code
+        return render_template("errors/error.html", code=code, message=exc.description), code

@@ -1,0 +1,102 @@
+"""Users and groups (admins): add people, set their roles and groups, issue API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from web import users
+from web.context import me, read_session, runtime
+from web.models import ROLES, User, UserGroup
+from web.permissions import ADMIN, requires
+
+bp = Blueprint("admin", __name__)
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+@bp.get("/")
+@requires(*ADMIN)
+def index() -> ResponseReturnValue:
+    with read_session() as session:
+        people = session.execute(select(User).order_by(User.username)).scalars().all()
+        memberships: dict[int, list[str]] = {}
+        for user_id, group in session.execute(select(UserGroup.user_id, UserGroup.group_name)):
+            memberships.setdefault(user_id, []).append(group)
+        groups = users.all_groups(session)
+    return render_template(
+        "admin/index.html", people=people, memberships=memberships, roles=ROLES, groups=groups, form={}, errors={}
+    )
+
+
+@bp.post("/users")
+@requires(*ADMIN)
+def add() -> ResponseReturnValue:
+    form = request.form
+    try:
+        users.add_user(
+            runtime(),
+            form.get("username", ""),
+            form.get("password", ""),
+            roles=form.getlist("roles"),
+            groups=_split(form.get("groups", "")),
+            display_name=form.get("display_name", "").strip(),
+            email=form.get("email", "").strip(),
+            actor=me().username,
+        )
+    except users.UserError as exc:
+        field = str(exc).split(":", 1)[0]
+        with read_session() as session:
+            people = session.execute(select(User).order_by(User.username)).scalars().all()
+            memberships: dict[int, list[str]] = {}
+            for user_id, group in session.execute(select(UserGroup.user_id, UserGroup.group_name)):
+                memberships.setdefault(user_id, []).append(group)
+            groups = users.all_groups(session)
+        return render_template(
+            "admin/index.html",
+            people=people,
+            memberships=memberships,
+            roles=ROLES,
+            groups=groups,
+            form=form,
+            errors={field: str(exc)},
+        ), 422
+    flash(_("User %(name)s added.", name=form.get("username", "")), "success")
+    return redirect(url_for("admin.index"), 303)
+
+
+@bp.post("/users/<int:user_id>")
+@requires(*ADMIN)
+def update(user_id: int) -> ResponseReturnValue:
+    form = request.form
+    try:
+        users.update_access(
+            runtime(),
+            user_id,
+            roles=form.getlist("roles"),
+            groups=_split(form.get("groups", "")),
+            active=form.get("active") == "on",
+            actor=me().username,
+        )
+    except users.UserError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.index"), 303)
+    flash(_("Access saved."), "success")
+    return redirect(url_for("admin.index"), 303)
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@requires(*ADMIN)
+def token(user_id: int) -> ResponseReturnValue:
+    name = request.form.get("name", "").strip() or "api"
+    try:
+        plain = users.create_token(runtime(), user_id, name, actor=me().username)
+    except users.UserError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.index"), 303)
+    flash(_("New API token (shown once, copy it now): %(token)s", token=plain), "warning")
+    return redirect(url_for("admin.index"), 303)

@@ -1,0 +1,16 @@
+"""PLACEHOLDER — replaced by the audit screen."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask.typing import ResponseReturnValue
+
+from web.permissions import requires
+
+bp = Blueprint("audit", __name__)
+
+
+@bp.get("/")
+@requires("staff", "lead", "designer", "auditor", "admin")
+def index() -> ResponseReturnValue:
+    return "audit"

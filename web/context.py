@@ -1,0 +1,68 @@
+"""What every blueprint needs from the app: the engine runtime, the signed-in principal, audited web-only
+writes, and the mapping of engine errors to HTTP statuses."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from flask import current_app
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.errors import (
+    ConflictError,
+    DeployError,
+    EngineError,
+    FormValidationError,
+    InvalidState,
+    MessageNotDelivered,
+    NotFound,
+    PermissionDenied,
+)
+from engine.runtime import Runtime, Unit
+from web.principal import Principal
+
+
+def runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["jornada.runtime"]
+    return rt
+
+
+def me() -> Principal:
+    """The signed-in principal (pages: flask-login; API: the token's owner)."""
+    principal: Principal = current_user._get_current_object()  # type: ignore[attr-defined]
+    return principal
+
+
+def read_session() -> Session:
+    """A session for reads; use as a context manager."""
+    return runtime().store.session()
+
+
+@contextlib.contextmanager
+def audited_unit() -> Iterator[Unit]:
+    """One transaction for a web-only change; write its audit event with ``record`` inside it."""
+    with runtime().unit() as unit:
+        yield unit
+
+
+def record(unit: Unit, action: str, payload: dict[str, Any], *, actor: str | None = None, **ids: Any) -> None:
+    audit.append(unit.session, at=unit.now, actor=actor or me().username, action=action, payload=payload, **ids)
+
+
+STATUS: list[tuple[type[EngineError], int]] = [
+    (NotFound, 404),
+    (PermissionDenied, 403),
+    (FormValidationError, 422),
+    (DeployError, 422),
+    (ConflictError, 409),
+    (InvalidState, 409),
+    (MessageNotDelivered, 422),
+]
+
+
+def status_of(exc: EngineError) -> int:
+    return next((code for kind, code in STATUS if isinstance(exc, kind)), 400)

@@ -1,0 +1,106 @@
+"""The web layer's ``jornada`` commands: ``users`` (add, list, token, demo) and ``serve``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.runtime import Runtime
+
+DEMO_PASSWORD = "jornada-demo"
+# One demo user per role; staff and leads work in the shipped models' groups.
+DEMO_USERS: list[tuple[str, str, list[str], list[str]]] = [
+    ("sam", "Sam Staff", ["staff"], ["csm", "support"]),
+    ("lea", "Lea Lead", ["lead"], ["csm", "cs_lead", "support", "trainer", "finance", "security"]),
+    ("dan", "Dan Designer", ["designer"], []),
+    ("ada", "Ada Auditor", ["auditor"], []),
+    ("admin", "Admin", ["admin"], []),
+]
+
+
+def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
+    from web import users
+    from web.models import User, UserGroup
+
+    if args.action == "add":
+        if not args.name:
+            raise SystemExit("users add: give the user name")
+        password = args.password or os.environ.get("JORNADA_NEW_PASSWORD") or getpass.getpass("password: ")
+        try:
+            users.add_user(
+                rt, args.name, password, roles=args.role or [], groups=args.group or [], actor=args.actor
+            )
+        except users.UserError as exc:
+            raise SystemExit(f"users add: {exc}") from None
+        print(f"user {args.name} added with roles {', '.join(sorted(args.role or [])) or '-'}")
+    elif args.action == "token":
+        with rt.store.session() as s:
+            user_id = s.execute(select(User.id).where(User.username == args.name)).scalar_one_or_none()
+        if user_id is None:
+            raise SystemExit(f"users token: no user {args.name!r}")
+        print(users.create_token(rt, user_id, args.token_name, actor=args.actor))
+    elif args.action == "demo":
+        ensure_demo_users(rt)
+    else:
+        with rt.store.session() as s:
+            for user in s.execute(select(User).order_by(User.username)).scalars():
+                groups = s.execute(select(UserGroup.group_name).where(UserGroup.user_id == user.id)).scalars()
+                print(f"{user.username:<16} {user.roles:<28} {','.join(groups)}")
+    return 0
+
+
+def ensure_demo_users(rt: Runtime) -> None:
+    """Create the demo users that are missing and print how to sign in."""
+    from web import users
+    from web.models import User
+
+    with rt.store.session() as s:
+        existing = set(s.execute(select(User.username)).scalars())
+    for name, display, roles, groups in DEMO_USERS:
+        if name not in existing:
+            users.add_user(
+                rt, name, DEMO_PASSWORD, roles=roles, groups=groups, display_name=display, actor="demo-setup"
+            )
+    print(f"demo users (password {DEMO_PASSWORD!r}):")
+    for name, _display, roles, groups in DEMO_USERS:
+        print(f"  {name:<6} {','.join(roles):<9} groups: {', '.join(groups) or '-'}")
+
+
+def configure_users(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["add", "list", "token", "demo"])
+    parser.add_argument("name", nargs="?")
+    parser.add_argument("--role", action="append", help="staff, lead, designer, auditor or admin (repeatable)")
+    parser.add_argument("--group", action="append", help="a BPMN lane / candidate group (repeatable)")
+    parser.add_argument("--password", help="else $JORNADA_NEW_PASSWORD, else asked")
+    parser.add_argument("--token-name", default="api")
+
+
+def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
+    from web.server import serve
+
+    config: dict[str, Any] = dict(rt.config)
+    rt.close()  # each worker builds its own runtime
+    return serve(config, host=args.host, port=args.port, workers=args.workers, scheduler=args.scheduler)
+
+
+def configure_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument(
+        "--scheduler",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the timer/stuck-step scheduler in the server (default: config scheduler.run_in_web)",
+    )
+
+
+def commands() -> list[tuple[str, object, str, object]]:
+    return [
+        ("users", cmd_users, "add and list users, issue API tokens, create the demo users", configure_users),
+        ("serve", cmd_serve, "serve the web app (gunicorn)", configure_serve),
+    ]
