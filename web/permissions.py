@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,6 +28,8 @@ def requires(*roles: str) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
+                if request.path.startswith("/api/"):
+                    abort(401)
                 from web.extensions import login_manager
 
                 return login_manager.unauthorized()
