@@ -31,9 +31,7 @@ def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
             raise SystemExit("users add: give the user name")
         password = args.password or os.environ.get("JORNADA_NEW_PASSWORD") or getpass.getpass("password: ")
         try:
-            users.add_user(
-                rt, args.name, password, roles=args.role or [], groups=args.group or [], actor=args.actor
-            )
+            users.add_user(rt, args.name, password, roles=args.role or [], groups=args.group or [], actor=args.actor)
         except users.UserError as exc:
             raise SystemExit(f"users add: {exc}") from None
         print(f"user {args.name} added with roles {', '.join(sorted(args.role or [])) or '-'}")

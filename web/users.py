@@ -160,7 +160,9 @@ def create_token(rt: Runtime, user_id: int, name: str, *, actor: str) -> str:
         if user is None:
             raise UserError(f"user {user_id} does not exist")
         u.session.add(
-            ApiToken(user_id=user_id, name=name, token_sha256=hashlib.sha256(token.encode()).hexdigest(), created_at=u.now)
+            ApiToken(
+                user_id=user_id, name=name, token_sha256=hashlib.sha256(token.encode()).hexdigest(), created_at=u.now
+            )
         )
         audit.append(
             u.session, at=u.now, actor=actor, action="api_token_created", payload={"user": user.username, "name": name}

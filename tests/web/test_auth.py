@@ -76,7 +76,9 @@ def test_admin_page_refuses_a_bad_user_naming_the_field_and_stores_nothing(
 ) -> None:
     admin = client_for("root")
     token = csrf_token(admin, "/admin/")
-    r = admin.post("/admin/users", data={"username": "newbie", "password": "short", "roles": ["staff"], "csrf_token": token})
+    r = admin.post(
+        "/admin/users", data={"username": "newbie", "password": "short", "roles": ["staff"], "csrf_token": token}
+    )
     assert r.status_code == 422
     assert "password: at least 8 characters" in r.get_data(as_text=True)
     assert 'value="newbie"' in r.get_data(as_text=True)  # entered values kept
