@@ -119,7 +119,7 @@ def update_access(
         after = {"roles": role_list, "groups": group_list, "active": active}
         if before == after:
             return
-        if "admin" in before["roles"] and ("admin" not in role_list or not active):
+        if "admin" in user.role_set and ("admin" not in role_list or not active):
             admins = u.session.execute(
                 select(func.count()).select_from(User).where(User.roles.contains("admin"), User.active.is_(True))
             ).scalar_one()
