@@ -104,11 +104,21 @@ def acknowledge(store: Store, alert_id: int, *, actor: str, now: datetime) -> No
         if alert.acknowledged_at is not None:
             raise InvalidState(f"alert {alert_id} was already acknowledged by {alert.acknowledged_by}")
         alert.acknowledged_by, alert.acknowledged_at = actor, now
+        task = session.get(HumanTask, alert.human_task_id)
         audit.append(
             session,
             at=now,
             actor=actor,
             action="alert_acknowledged",
             instance_id=alert.instance_id,
-            payload={"alert": alert_id, "level": alert.level},
+            process_id=task.process_id if task else None,
+            customer_id=task.customer_id if task else None,
+            task_id=task.task_id if task else None,
+            payload={
+                "alert": alert_id,
+                "level": alert.level,
+                "task": alert.human_task_id,
+                "before": {"acknowledged_by": None},
+                "after": {"acknowledged_by": actor},
+            },
         )

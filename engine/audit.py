@@ -2,22 +2,23 @@
 
 Each row's ``hash`` covers the previous row's hash, the row's own fields and ``payload_hash`` (sha256 of the
 canonical payload JSON). Appends lock the single ``audit_head`` row, so concurrent transactions queue and the
-chain never forks. Redaction (a GDPR deletion) replaces a payload with a tombstone but keeps ``payload_hash``;
-the redaction is itself an audit event naming the rows it redacted, so verify still passes afterwards and a
-payload swapped for a fake tombstone does not.
+chain never forks: an append moves the head with one UPDATE conditioned on the head this connection last wrote
+(seq and hash), and reads it under the lock first only when someone else moved it since. Redaction (a GDPR
+deletion) replaces a payload with a tombstone but keeps ``payload_hash``; the redaction is itself an audit event
+naming the rows it redacted, so verify still passes afterwards and a payload swapped for a fake tombstone does not.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.models import AuditEvent, AuditHead, core
 
@@ -33,18 +34,44 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def row_hash(event: AuditEvent) -> str:
-    fields = [
+def row_hash(event: AuditEvent | Appended) -> str:
+    return _digest(
         event.prev_hash,
-        str(event.seq),
-        event.at.isoformat(),
+        event.seq,
+        event.at,
         event.actor,
         event.action,
-        event.process_id or "",
-        event.instance_id or "",
-        event.task_id or "",
-        event.customer_id or "",
+        event.process_id,
+        event.instance_id,
+        event.task_id,
+        event.customer_id,
         event.payload_hash,
+    )
+
+
+def _digest(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    process_id: str | None,
+    instance_id: str | None,
+    task_id: str | None,
+    customer_id: str | None,
+    payload_hash: str,
+) -> str:
+    fields = [
+        prev_hash,
+        str(seq),
+        at.isoformat(),
+        actor,
+        action,
+        process_id or "",
+        instance_id or "",
+        task_id or "",
+        customer_id or "",
+        payload_hash,
     ]
     return sha256("\x1f".join(fields))
 
@@ -53,6 +80,38 @@ def ensure_head(session: Session) -> None:
     if session.get(AuditHead, 1) is None:
         session.add(AuditHead(id=1, last_seq=0, last_hash=GENESIS))
         session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """An event as ``append`` wrote it: the row's values."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    process_id: str | None
+    instance_id: str | None
+    task_id: str | None
+    customer_id: str | None
+    payload: str
+    payload_hash: str
+    prev_hash: str
+    hash: str
+    redacted: bool
+
+
+# The statements of every append, built once (building a Core statement costs more than running it)
+_HEAD, _EVENT = core(AuditHead), core(AuditEvent)
+READ_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+MOVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(last_seq=bindparam("b_seq"), last_hash=bindparam("b_hash"))
+MOVE_HEAD_FROM = MOVE_HEAD.where(
+    _HEAD.c.last_seq == bindparam("b_from_seq"), _HEAD.c.last_hash == bindparam("b_from_hash")
+)
+INSERT_EVENT = _EVENT.insert()
+# Connection.info key (it lives as long as the database connection): the (seq, hash) this connection last moved
+# the head to. Only a hint: the conditional UPDATE checks it against the row, under the row's lock.
+HEAD_HINT = "jornada.audit_head"
 
 
 def append(
@@ -66,35 +125,55 @@ def append(
     instance_id: str | None = None,
     task_id: str | None = None,
     customer_id: str | None = None,
-) -> AuditEvent:
+) -> Appended:
     """Append one event inside the caller's transaction (Core statements: this is on every operation's path)."""
-    conn, head_table = session.connection(), core(AuditHead)
-    found = conn.execute(
-        select(head_table.c.last_seq, head_table.c.last_hash).where(head_table.c.id == 1).with_for_update()
-    ).one_or_none()
-    if found is None:
-        ensure_head(session)
-    head: tuple[int, str] = (0, GENESIS) if found is None else (found[0], found[1])
+    conn = session.connection()
     text = canonical(payload or {})
-    event = AuditEvent(
-        seq=head[0] + 1,
-        at=at,
-        actor=actor,
-        action=action,
-        process_id=process_id,
-        instance_id=instance_id,
-        task_id=task_id,
-        customer_id=customer_id,
-        payload=text,
-        payload_hash=sha256(text),
-        prev_hash=head[1],
-        redacted=False,
+    values: dict[str, Any] = {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "process_id": process_id,
+        "instance_id": instance_id,
+        "task_id": task_id,
+        "customer_id": customer_id,
+        "payload": text,
+        "payload_hash": sha256(text),
+        "redacted": False,
+    }
+    hint: tuple[int, str] | None = conn.info.get(HEAD_HINT)
+    if hint is not None:  # most often the head is where this connection left it: move it on in one UPDATE
+        _link(values, hint)
+        moved = {"b_seq": values["seq"], "b_hash": values["hash"], "b_from_seq": hint[0], "b_from_hash": hint[1]}
+        if conn.execute(MOVE_HEAD_FROM, moved).rowcount != 1:
+            hint = None
+    if hint is None:  # someone else moved it, or a rollback undid our move: read it under the lock
+        found = conn.execute(READ_HEAD).one_or_none()
+        if found is None:
+            ensure_head(session)
+        _link(values, (0, GENESIS) if found is None else (found[0], found[1]))
+        conn.execute(MOVE_HEAD, {"b_seq": values["seq"], "b_hash": values["hash"]})
+    conn.execute(INSERT_EVENT, values)
+    conn.info[HEAD_HINT] = (values["seq"], values["hash"])
+    return Appended(**values)
+
+
+def _link(values: dict[str, Any], head: tuple[int, str]) -> None:
+    """Make the event in ``values`` the successor of ``head`` (last seq, last hash)."""
+    seq, prev_hash = head[0] + 1, head[1]
+    digest = _digest(
+        prev_hash,
+        seq,
+        values["at"],
+        values["actor"],
+        values["action"],
+        values["process_id"],
+        values["instance_id"],
+        values["task_id"],
+        values["customer_id"],
+        values["payload_hash"],
     )
-    event.hash = row_hash(event)
-    values = {c.key: getattr(event, c.key) for c in core(AuditEvent).columns}
-    conn.execute(core(AuditEvent).insert(), values)
-    conn.execute(head_table.update().where(head_table.c.id == 1).values(last_seq=event.seq, last_hash=event.hash))
-    return event
+    values.update(seq=seq, prev_hash=prev_hash, hash=digest)
 
 
 @dataclass(frozen=True)
@@ -157,3 +236,91 @@ def redact(session: Session, events: Iterable[AuditEvent], *, at: datetime, acto
         session.flush()
         append(session, at=at, actor=actor, action=REDACTED_ACTION, payload={"seqs": seqs, "reason": reason})
     return seqs
+
+
+# -- reading the trail -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filters:
+    """Which events to read; a field left None matches every event. ``since`` is inclusive, ``until`` exclusive;
+    ``text`` matches a case-insensitive substring of the payload, actor, action or ids; ``up_to_seq`` pins a
+    snapshot of the trail (rows appended later are left out)."""
+
+    actor: str | None = None
+    action: str | None = None
+    process_id: str | None = None
+    instance_id: str | None = None
+    customer_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+    up_to_seq: int | None = None
+
+
+SEARCHED = (
+    AuditEvent.payload,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.process_id,
+    AuditEvent.instance_id,
+    AuditEvent.customer_id,
+)
+
+
+def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    exact = (
+        (AuditEvent.actor, filters.actor),
+        (AuditEvent.action, filters.action),
+        (AuditEvent.process_id, filters.process_id),
+        (AuditEvent.instance_id, filters.instance_id),
+        (AuditEvent.customer_id, filters.customer_id),
+    )
+    found += [column == value for column, value in exact if value]
+    if filters.since is not None:
+        found.append(AuditEvent.at >= filters.since)
+    if filters.until is not None:
+        found.append(AuditEvent.at < filters.until)
+    if filters.up_to_seq is not None:
+        found.append(AuditEvent.seq <= filters.up_to_seq)
+    if filters.text:
+        escaped = filters.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        found.append(or_(*(func.lower(c).like(f"%{escaped}%", escape="\\") for c in SEARCHED)))
+    return found
+
+
+def matching(filters: Filters, *, newest_first: bool = True) -> Select[AuditEvent]:
+    """The events that pass ``filters``, newest (highest seq) first unless told otherwise."""
+    order = AuditEvent.seq.desc() if newest_first else AuditEvent.seq.asc()
+    return select(AuditEvent).where(*_conditions(filters)).order_by(order)
+
+
+def count(session: Session, filters: Filters) -> int:
+    return session.execute(select(func.count()).select_from(AuditEvent).where(*_conditions(filters))).scalar_one()
+
+
+def stream(
+    sessions: Callable[[], Session], filters: Filters, *, newest_first: bool = True, batch: int = 500
+) -> Iterator[AuditEvent]:
+    """Every event passing ``filters`` in order, read in batches, each in a short session of its own (keyset on
+    seq), so a long export never holds a transaction open."""
+    after: int | None = None
+    while True:
+        query = matching(filters, newest_first=newest_first).limit(batch)
+        if after is not None:
+            query = query.where(AuditEvent.seq < after if newest_first else AuditEvent.seq > after)
+        with sessions() as session:
+            rows = session.execute(query).scalars().all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+def last_seq(session: Session) -> int:
+    """The seq of the newest event (0 on an empty trail)."""
+    return session.execute(select(func.coalesce(func.max(AuditEvent.seq), 0))).scalar_one()
+
+
+def distinct(session: Session, column: InstrumentedAttribute[Any]) -> list[str]:
+    """The values a column of the trail holds (actions, actors, processes), sorted, without None."""
+    return list(session.execute(select(column).where(column.is_not(None)).distinct().order_by(column)).scalars())

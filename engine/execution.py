@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import audit, specs
@@ -30,6 +30,30 @@ from engine.sandbox import SandboxedScriptEngine
 log = logging.getLogger(__name__)
 
 OPEN_STATES = ("ready", "claimed")
+# The states a save looks at, read in one walk of the task tree: READY/STARTED (running), WAITING (timers), ERROR.
+ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+
+# Statements of every operation's path, built once: building a Core statement costs more than running it.
+_INSTANCE, _HUMAN_TASK, _TIMER = core(ProcessInstance), core(HumanTask), core(Timer)
+FETCH_INSTANCE = select(_INSTANCE).where(_INSTANCE.c.id == bindparam("b_id"))
+INSERT_INSTANCE = _INSTANCE.insert()
+# SET takes the columns of the parameters given (those an operation can change), WHERE the optimistic version check
+UPDATE_INSTANCE = _INSTANCE.update().where(
+    _INSTANCE.c.id == bindparam("b_id"), _INSTANCE.c.version == bindparam("b_version")
+)
+INSERT_HUMAN_TASK = _HUMAN_TASK.insert().returning(_HUMAN_TASK.c.id)
+INSERT_GROUPS = core(HumanTaskGroup).insert()
+CANCEL_HUMAN_TASKS = (
+    _HUMAN_TASK.update()
+    .where(
+        _HUMAN_TASK.c.instance_id == bindparam("b_instance"),
+        _HUMAN_TASK.c.task_id.in_(bindparam("b_tasks", expanding=True)),
+        _HUMAN_TASK.c.state.in_(OPEN_STATES),
+    )
+    .values(state="cancelled", completed_at=bindparam("b_now"))
+)
+DELETE_TIMERS = _TIMER.delete().where(_TIMER.c.instance_id == bindparam("b_instance"))
+INSERT_TIMERS = _TIMER.insert()
 
 
 class JornadaScriptEngine(SandboxedScriptEngine):
@@ -59,21 +83,25 @@ class InstanceRecord:
 
     @classmethod
     def fetch(cls, session: Session, instance_id: str) -> InstanceRecord | None:
-        table = core(ProcessInstance)
-        row = session.connection().execute(select(table).where(table.c.id == instance_id)).one_or_none()
+        row = session.connection().execute(FETCH_INSTANCE, {"b_id": instance_id}).one_or_none()
         return None if row is None else cls(**row._mapping)
 
     def insert(self, session: Session) -> None:
-        session.connection().execute(core(ProcessInstance).insert(), self._values())
+        session.connection().execute(INSERT_INSTANCE, self._values())
 
     def update(self, session: Session) -> None:
-        table = core(ProcessInstance)
-        values = self._values() | {"version": self.version + 1}
-        changed = (
-            session.connection()
-            .execute(table.update().where(table.c.id == self.id, table.c.version == self.version).values(values))
-            .rowcount
-        )
+        """Write back what an operation can change (the other columns are fixed at start)."""
+        values = {
+            "b_id": self.id,
+            "b_version": self.version,
+            "status": self.status,
+            "incident": self.incident,
+            "state_json": self.state_json,
+            "serializer_version": self.serializer_version,
+            "ended_at": self.ended_at,
+            "version": self.version + 1,
+        }
+        changed = session.connection().execute(UPDATE_INSTANCE, values).rowcount
         if changed != 1:
             raise ConflictError(f"instance {self.id} was changed by another session at the same time; reload and retry")
         self.version += 1
@@ -92,11 +120,26 @@ class Execution:
     actor: str
     now: datetime
     closed: set[str] = field(default_factory=set)  # human tasks this operation closed itself (e.g. completed)
+    # what the inbox and timer tables hold for this instance, when the caller knows it (a workflow kept since the
+    # save that wrote them); otherwise it is read off the workflow
+    projected: Projection | None = None
+    saved: bool = False
 
     def __post_init__(self) -> None:
         # what the inbox and timer tables hold for this instance now: the projection writes only the difference
-        self._ready_at_load = set(ready_human_tasks(self.workflow)) if self.instance.state_json != "{}" else set()
-        self._timers_at_load = timer_rows(self.workflow) if self.instance.state_json != "{}" else []
+        if self.projected is not None:
+            ready, self._timers_at_load = self.projected
+            self._ready_at_load = set(ready)
+        elif self.instance.state_json != "{}":
+            active = self.workflow.get_tasks(state=ACTIVE)
+            self._ready_at_load = set(ready_human_tasks(self.workflow, active))
+            self._timers_at_load = timer_rows(self.workflow, active)
+        else:
+            self._ready_at_load, self._timers_at_load = set(), []
+
+    def projection(self) -> Projection:
+        """What the inbox and timer tables hold for this instance after this operation's save."""
+        return frozenset(self._ready_at_load), list(self._timers_at_load)
 
     # -- running -------------------------------------------------------------------------------------------
     def advance(self) -> None:
@@ -130,7 +173,8 @@ class Execution:
     def save(self) -> None:
         workflow, instance = self.workflow, self.instance
         was_final = instance.status in ("completed", "cancelled")
-        error_tasks = workflow.get_tasks(state=TaskState.ERROR)
+        active = workflow.get_tasks(state=ACTIVE)
+        error_tasks = [task for task in active if task.state == TaskState.ERROR]
         if instance.status == "cancelled":
             pass
         elif workflow.is_completed():
@@ -141,8 +185,8 @@ class Execution:
                 instance.incident = f"task {error_tasks[0].task_spec.bpmn_id} is in error"
         else:
             instance.incident = None
-            ready = workflow.get_next_task(state=TaskState.READY | TaskState.STARTED)
-            instance.status = "running" if ready is not None else "waiting"
+            running = any(task.state & (TaskState.READY | TaskState.STARTED) for task in active)
+            instance.status = "running" if running else "waiting"
         if instance.status in ("completed", "cancelled") and instance.ended_at is None:
             instance.ended_at = self.now
             if not was_final:
@@ -150,21 +194,17 @@ class Execution:
         instance.state_json = specs.dump(workflow)
         instance.serializer_version = specs.SERIALIZER_VERSION
         instance.update(self.session)
-        self._project_human_tasks()
-        self._project_timers()
+        self._project_human_tasks(active)
+        self._project_timers(active)
+        self.saved = True
 
-    def _project_human_tasks(self) -> None:
+    def _project_human_tasks(self, active: list[Task]) -> None:
         final = self.instance.status in ("completed", "cancelled")
-        ready = {} if final else ready_human_tasks(self.workflow)
+        ready = {} if final else ready_human_tasks(self.workflow, active)
         gone = self._ready_at_load - ready.keys() - self.closed
         if gone:
-            table = core(HumanTask)
             self.session.connection().execute(
-                table.update()
-                .where(
-                    table.c.instance_id == self.instance.id, table.c.task_id.in_(gone), table.c.state.in_(OPEN_STATES)
-                )
-                .values(state="cancelled", completed_at=self.now)
+                CANCEL_HUMAN_TASKS, {"b_instance": self.instance.id, "b_tasks": sorted(gone), "b_now": self.now}
             )
         for task_id in ready.keys() - self._ready_at_load:
             self._add_human_task(task_id, ready[task_id])
@@ -182,7 +222,7 @@ class Execution:
         assignee = ext.get(ASSIGNEE) or None
         conn = self.session.connection()
         row_id = conn.execute(
-            core(HumanTask).insert().returning(core(HumanTask).c.id),
+            INSERT_HUMAN_TASK,
             {
                 "instance_id": self.instance.id,
                 "task_id": task_id,
@@ -202,18 +242,18 @@ class Execution:
             },
         ).scalar_one()
         if groups:
-            conn.execute(core(HumanTaskGroup).insert(), [{"human_task_id": row_id, "group_name": g} for g in groups])
+            conn.execute(INSERT_GROUPS, [{"human_task_id": row_id, "group_name": g} for g in groups])
 
-    def _project_timers(self) -> None:
+    def _project_timers(self, active: list[Task]) -> None:
         final = self.instance.status in ("completed", "cancelled")
-        rows = [] if final else timer_rows(self.workflow)
+        rows = [] if final else timer_rows(self.workflow, active)
         if rows == self._timers_at_load:
             return
-        conn, table = self.session.connection(), core(Timer)
-        conn.execute(table.delete().where(table.c.instance_id == self.instance.id))
+        conn = self.session.connection()
+        conn.execute(DELETE_TIMERS, {"b_instance": self.instance.id})
         if rows:
             conn.execute(
-                table.insert(),
+                INSERT_TIMERS,
                 [{"instance_id": self.instance.id, "task_id": t, "element_id": e, "due_at": d} for t, e, d in rows],
             )
         self._timers_at_load = rows
@@ -235,12 +275,18 @@ class Execution:
         return found
 
 
-def ready_human_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
-    return {str(task.id): task for task in workflow.get_tasks(state=TaskState.READY, manual=True)}
+Projection = tuple[frozenset[str], list[tuple[str, str, datetime]]]  # (ready human task ids, timer rows)
 
 
-def timer_rows(workflow: BpmnWorkflow) -> list[tuple[str, str, datetime]]:
-    return sorted((str(task.id), task.task_spec.bpmn_id or "", due) for task, due in due_timers(workflow))
+def ready_human_tasks(workflow: BpmnWorkflow, active: list[Task] | None = None) -> dict[str, Task]:
+    """READY user/manual tasks by id; ``active``: the workflow's tasks in ACTIVE states, if already read."""
+    if active is None:
+        return {str(task.id): task for task in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    return {str(task.id): task for task in active if task.state == TaskState.READY and task.task_spec.manual}
+
+
+def timer_rows(workflow: BpmnWorkflow, active: list[Task] | None = None) -> list[tuple[str, str, datetime]]:
+    return sorted((str(task.id), task.task_spec.bpmn_id or "", due) for task, due in due_timers(workflow, active))
 
 
 def sla_moments(ext: Mapping[str, str], start: datetime) -> tuple[datetime | None, datetime | None, datetime | None]:
@@ -259,9 +305,14 @@ def sla_moments(ext: Mapping[str, str], start: datetime) -> tuple[datetime | Non
     return moment("sla_due") or stuck, warn, stuck
 
 
-def due_timers(workflow: BpmnWorkflow) -> list[tuple[Task, datetime]]:
+def due_timers(workflow: BpmnWorkflow, active: list[Task] | None = None) -> list[tuple[Task, datetime]]:
     found = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    waiting = (
+        workflow.get_tasks(state=TaskState.WAITING)
+        if active is None
+        else [task for task in active if task.state == TaskState.WAITING]
+    )
+    for task in waiting:
         definition = getattr(task.task_spec, "event_definition", None)
         # an event-based gateway waits on a combined definition; its timer keeps its due time on the same task
         definitions = [definition, *getattr(definition, "event_definitions", [])]

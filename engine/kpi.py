@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from engine.models import TaskKpi, core
+from engine.execution import OPEN_STATES
+from engine.models import HumanTask, TaskKpi, core
 
 FORMULAS = {
     "wait": "claimed − created",
@@ -19,6 +21,9 @@ FORMULAS = {
     "cycle": "completed − created",
     "sla": "share of tasks with completed ≤ due",
 }
+
+
+INSERT_KPI = core(TaskKpi).insert()  # built once: it runs on every task completion
 
 
 def record(session: Session, task: Mapping[str, Any]) -> None:
@@ -43,7 +48,7 @@ def record(session: Session, task: Mapping[str, Any]) -> None:
         "warn_reached": warn is not None and completed >= warn,
         "stuck_reached": stuck is not None and completed >= stuck,
     }
-    session.connection().execute(core(TaskKpi).insert(), values)
+    session.connection().execute(INSERT_KPI, values)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -74,10 +79,26 @@ class StepStats:
     sla_percent: float | None
 
 
-def step_stats(session: Session, process_id: str | None = None) -> list[StepStats]:
-    query = select(TaskKpi)
+def _completed_in(process_id: str | None, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
     if process_id:
-        query = query.where(TaskKpi.process_id == process_id)
+        found.append(TaskKpi.process_id == process_id)
+    if since is not None:
+        found.append(TaskKpi.completed_at >= since)
+    if until is not None:
+        found.append(TaskKpi.completed_at < until)
+    return found
+
+
+def step_stats(
+    session: Session,
+    process_id: str | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[StepStats]:
+    """Per step, over the tasks completed in [since, until) (either bound may be left open)."""
+    query = select(TaskKpi).where(*_completed_in(process_id, since, until))
     groups: dict[tuple[str, str], list[TaskKpi]] = {}
     for row in session.execute(query).scalars():
         groups.setdefault((row.process_id, row.element_id), []).append(row)
@@ -103,6 +124,29 @@ def step_stats(session: Session, process_id: str | None = None) -> list[StepStat
             )
         )
     return result
+
+
+def completion_times(
+    session: Session,
+    process_id: str | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[datetime]:
+    """When each task completed in [since, until) did, oldest first (throughput = completions per day)."""
+    query = select(TaskKpi.completed_at).where(*_completed_in(process_id, since, until))
+    return list(session.execute(query.order_by(TaskKpi.completed_at)).scalars())
+
+
+def work_in_progress(session: Session, process_id: str | None = None) -> dict[tuple[str, str], tuple[str, int]]:
+    """Open human tasks now, per step: (process id, element id) → (step name, count)."""
+    query = select(HumanTask.process_id, HumanTask.element_id, func.min(HumanTask.name), func.count()).where(
+        HumanTask.state.in_(OPEN_STATES)
+    )
+    if process_id:
+        query = query.where(HumanTask.process_id == process_id)
+    rows = session.execute(query.group_by(HumanTask.process_id, HumanTask.element_id))
+    return {(process, element): (name, n) for process, element, name, n in rows}
 
 
 def human(seconds: float) -> str:

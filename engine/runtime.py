@@ -14,13 +14,13 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import deploy as deploying
-from engine import forms, kpi, messages, specs
+from engine import forms, interventions, kpi, messages, specs
 from engine.clock import Clock, SystemClock, TickAhead, engine_clock
 from engine.config import load_config
 from engine.dialects import MessageEventDefinition
@@ -32,9 +32,9 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
-from engine.execution import Execution, InstanceRecord, JornadaScriptEngine, due_timers
+from engine.execution import OPEN_STATES, Execution, InstanceRecord, JornadaScriptEngine, due_timers
 from engine.handlers import HandlerContext, HandlerRegistry
-from engine.live import LiveWorkflows
+from engine.live import Kept, LiveWorkflows
 from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance, core
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
 from engine.sandbox import Sandbox, SandboxedEnvironment
@@ -43,6 +43,16 @@ from engine.store import Store
 SYSTEM = "system"
 LIVE = ("running", "waiting", "incident")
 CALLED = "{http://www.omg.org/spec/BPMN/20100524/MODEL}callActivity"
+
+# Statements of every task operation, built once (see engine.execution)
+_TASK = core(HumanTask)
+TASK_ROW = (
+    select(_TASK, core(ProcessInstance).c.version.label("instance_version"))
+    .join(core(ProcessInstance), core(ProcessInstance).c.id == _TASK.c.instance_id)
+    .where(_TASK.c.id == bindparam("b_id"))
+)
+TASK_GROUPS = select(HumanTaskGroup.group_name).where(HumanTaskGroup.human_task_id == bindparam("b_id"))
+SET_TASK = _TASK.update().where(_TASK.c.id == bindparam("b_id"))  # SET: the columns of the parameters given
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,8 @@ class Runtime:
         except IntegrityError as exc:
             raise ConflictError(f"a concurrent change got there first: {exc.orig}") from exc
         for ex in unit.loaded:  # committed: the objects match what the database now holds
-            self.live.check_in(ex.instance.id, ex.instance.version, ex.workflow)
+            projected = ex.projection() if ex.saved else None
+            self.live.check_in(ex.instance.id, Kept(ex.instance.version, ex.workflow, ex.instance, projected))
         if queued and self.send_after_commit:
             self.outbox.send_pending()
 
@@ -148,14 +159,23 @@ class Runtime:
         engine.call_handler = lambda task, topic, props: self._call_handler(ex, task, topic, props)
         ex.workflow.script_engine = engine
 
-    def _load(self, u: Unit, instance_id: str, actor: str) -> Execution:
-        instance = InstanceRecord.fetch(u.session, instance_id)
-        if instance is None:
-            raise NotFound(f"process instance {instance_id} does not exist")
-        workflow = self.live.check_out(instance.id, instance.version)
-        if workflow is None:
+    def _load(self, u: Unit, instance_id: str, actor: str, version: int | None = None) -> Execution:
+        """``version``: the instance row's version if the caller read it (then a kept copy of that version is
+        used without reading the row again)."""
+        kept = None if version is None else self.live.check_out(instance_id, version)
+        if kept is not None:
+            instance = kept.instance
+        else:
+            found = InstanceRecord.fetch(u.session, instance_id)
+            if found is None:
+                raise NotFound(f"process instance {instance_id} does not exist")
+            instance = found
+            kept = self.live.check_out(instance.id, instance.version)
+        if kept is None:
             workflow = specs.load(instance.state_json, self._spec_pair(u.session, instance))
-        ex = Execution(u.session, instance, workflow, actor, u.now)
+            ex = Execution(u.session, instance, workflow, actor, u.now)
+        else:
+            ex = Execution(u.session, instance, kept.workflow, actor, u.now, projected=kept.projected)
         self._attach(ex)
         u.loaded.append(ex)
         return ex
@@ -273,7 +293,7 @@ class Runtime:
             ex.record("instance_cancel_requested", {"reason": reason, "before": before})
             ex.save()
 
-    def retry(self, instance_id: str, *, actor: str) -> str:
+    def retry(self, instance_id: str, *, actor: str, reason: str = "") -> str:
         """Re-run the failed task(s) of an instance in incident; returns the new status."""
         with self.unit() as u:
             ex = self._load(u, instance_id, actor)
@@ -281,7 +301,8 @@ class Runtime:
             if ex.instance.status != "incident" or not failed:
                 raise InvalidState(f"instance {instance_id} has no incident to retry (status {ex.instance.status})")
             ex.record(
-                "incident_retried", {"incident": ex.instance.incident, "tasks": [t.task_spec.bpmn_id for t in failed]}
+                "incident_retried",
+                {"incident": ex.instance.incident, "tasks": [t.task_spec.bpmn_id for t in failed], "reason": reason},
             )
             ex.instance.incident = None
             for task in failed:
@@ -291,17 +312,13 @@ class Runtime:
 
     # -- human tasks -----------------------------------------------------------------------------------------
     def _human_task(self, u: Unit, task_pk: int, groups: Collection[str] | None, actor: str) -> Row[Any]:
-        """The task's row (read with Core: this is on every task operation's path), after the access checks."""
-        table = core(HumanTask)
-        row = u.session.connection().execute(select(table).where(table.c.id == task_pk)).one_or_none()
+        """The task's row and its instance's version (read with Core: this is on every task operation's path),
+        after the access checks."""
+        row = u.session.connection().execute(TASK_ROW, {"b_id": task_pk}).one_or_none()
         if row is None:
             raise NotFound(f"task {task_pk} does not exist")
         if groups is not None and row.assignee != actor:
-            mine = set(
-                u.session.execute(
-                    select(HumanTaskGroup.group_name).where(HumanTaskGroup.human_task_id == task_pk)
-                ).scalars()
-            )
+            mine = set(u.session.connection().execute(TASK_GROUPS, {"b_id": task_pk}).scalars())
             if not mine & set(groups):
                 raise PermissionDenied(
                     f"task {task_pk} ({row.name}) belongs to {row.candidate_groups or 'no group'}, "
@@ -359,8 +376,7 @@ class Runtime:
 
     @staticmethod
     def _set_task(u: Unit, task_pk: int, **values: Any) -> None:
-        table = core(HumanTask)
-        u.session.connection().execute(table.update().where(table.c.id == task_pk).values(values))
+        u.session.connection().execute(SET_TASK, {"b_id": task_pk, **values})
 
     def _task_audit(self, u: Unit, row: Row[Any], actor: str, action: str, payload: dict[str, Any]) -> None:
         from engine import audit
@@ -385,7 +401,7 @@ class Runtime:
             row = self._human_task(u, task_pk, groups, actor)
             if row.assignee is not None and row.assignee != actor and groups is not None:
                 raise ConflictError(f"task {task_pk} ({row.name}) is claimed by {row.assignee}")
-            ex = self._load(u, row.instance_id, actor)
+            ex = self._load(u, row.instance_id, actor, row.instance_version)
             task = ex.task(row.task_id)
             if task is None or task.state != TaskState.READY or not task.task_spec.manual:
                 state = TaskState.get_name(task.state) if task is not None else "missing"
@@ -530,6 +546,87 @@ class Runtime:
         from engine import alerts
 
         alerts.acknowledge(self.store, alert_id, actor=actor, now=self.clock.now())
+
+    # -- interventions (engine/interventions.py) -------------------------------------------------------------
+    def skip(self, instance_id: str, element_id: str, *, actor: str, reason: str) -> str:
+        """Finish the ready human task(s) or failed step(s) of ``element_id`` without form validation, marked
+        skipped, and advance; returns the instance's new status."""
+        why = interventions.require_reason(reason, f"skip {element_id}")
+        with self.unit() as u:
+            ex = self._load(u, instance_id, actor)
+            interventions.require_open(instance_id, ex.instance.status)
+            status = ex.instance.status
+            skipped = interventions.skip(ex.workflow, element_id)
+            ids = [str(task.id) for task, _ in skipped]
+            table = core(HumanTask)
+            rows = (
+                u.session.connection()
+                .execute(
+                    table.update()
+                    .where(table.c.instance_id == instance_id, table.c.task_id.in_(ids), table.c.state.in_(OPEN_STATES))
+                    .values(state="skipped", completed_at=u.now, completed_by=actor)
+                    .returning(table.c.id)
+                )
+                .scalars()
+                .all()
+            )
+            ex.closed.update(ids)
+            if any(before == "ERROR" for _, before in skipped):
+                ex.instance.incident = None  # the save names any failure that is left
+            task = skipped[0][0]
+            ex.record(
+                "step_skipped",
+                {
+                    "element": element_id,
+                    "name": task.task_spec.bpmn_name or element_id,
+                    "reason": why,
+                    "tasks": sorted(rows),
+                    "before": {"state": skipped[0][1], "status": status},
+                    "after": {"state": "skipped"},
+                },
+                ids[0],
+            )
+            self._finish(ex)
+            return ex.instance.status
+
+    def repeat(self, instance_id: str, element_id: str, *, actor: str, reason: str) -> str:
+        """Go back to the latest run of ``element_id`` (completed or open) and run it again: what followed it is
+        removed, its open tasks are closed, and the step starts over. Returns the instance's new status."""
+        why = interventions.require_reason(reason, f"repeat {element_id}")
+        with self.unit() as u:
+            ex = self._load(u, instance_id, actor)
+            interventions.require_open(instance_id, ex.instance.status)
+            status, open_before = ex.instance.status, interventions.open_elements(ex.workflow)
+            task, state, removed = interventions.repeat(ex.workflow, element_id)
+            ex.instance.incident = None  # the save names any failure that is left
+            ex.record(
+                "step_repeated",
+                {
+                    "element": element_id,
+                    "name": task.task_spec.bpmn_name or element_id,
+                    "reason": why,
+                    "removed": len(removed),
+                    "before": {"state": state, "status": status, "open": open_before},
+                    "after": {
+                        "state": TaskState.get_name(task.state),
+                        "open": interventions.open_elements(ex.workflow),
+                    },
+                },
+                str(task.id),
+            )
+            self._finish(ex)
+            return ex.instance.status
+
+    def instance_view(self, instance_id: str) -> interventions.InstanceView:
+        """An instance as its page shows it: the row, its definition's XML, the state of each element, its
+        current data and the steps a lead can skip or repeat."""
+        with self.store.session() as session:
+            instance = session.get(ProcessInstance, instance_id)
+            if instance is None:
+                raise NotFound(f"process instance {instance_id} does not exist")
+            workflow = specs.load(instance.state_json, self._spec_pair(session, instance))
+            xml = self._definition(session, instance.definition_id)[1]
+        return interventions.view(instance, xml, workflow)
 
     # -- reads -----------------------------------------------------------------------------------------------
     def task_view(self, task_pk: int) -> TaskView:

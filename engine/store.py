@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +12,44 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+# SQLite settings a database URL can carry as query parameters, with their defaults, e.g.
+# sqlite:///var/jornada.db?synchronous=FULL&wal_autocheckpoint=1000
+#
+# synchronous=NORMAL: in WAL mode a commit appends to the WAL without an fsync; the WAL is fsynced when it is
+# checkpointed into the database. A committed transaction survives the application crashing or being killed; a
+# power loss or an OS crash can lose the transactions committed since the last checkpoint (never corrupts the
+# database). FULL fsyncs the WAL at every commit: durable against power loss too, at the price of one fsync per
+# operation. wal_autocheckpoint: the WAL size, in pages, at which a commit checkpoints it (SQLite's default is 1000).
+SQLITE_SETTINGS = {"synchronous": "NORMAL", "wal_autocheckpoint": "1000"}
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def sqlite_settings(query: Mapping[str, Any]) -> dict[str, str]:
+    """The SQLite settings of a URL's query (defaults for those it leaves out); a bad value raises ValueError."""
+    settings = {key: str(query.get(key, default)) for key, default in SQLITE_SETTINGS.items()}
+    settings["synchronous"] = settings["synchronous"].upper()
+    if settings["synchronous"] not in SYNCHRONOUS:
+        raise ValueError(f"database URL: synchronous={settings['synchronous']} is not one of {', '.join(SYNCHRONOUS)}")
+    if not settings["wal_autocheckpoint"].isdigit():
+        raise ValueError(f"database URL: wal_autocheckpoint={settings['wal_autocheckpoint']} is not a page count")
+    return settings
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an Engine. SQLite gets WAL, foreign keys, a busy timeout and write transactions that take the
-    write lock at BEGIN (BEGIN IMMEDIATE), so two writers queue instead of failing on a lock upgrade."""
+    """Create an Engine. SQLite gets WAL, foreign keys, a busy timeout, the settings of SQLITE_SETTINGS, and write
+    transactions that take the write lock at BEGIN (BEGIN IMMEDIATE), so two writers queue instead of failing on
+    a lock upgrade."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
+    settings = sqlite_settings(parsed.query)
+    parsed = parsed.difference_update_query(list(SQLITE_SETTINGS))
     database = parsed.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     memory = not database or database == ":memory:"
     pool = {"poolclass": NullPool} if memory else {"pool_size": 8, "max_overflow": 8}
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool, **kwargs)
+    engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False}, **pool, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -33,7 +58,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={settings['synchronous']}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={settings['wal_autocheckpoint']}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -1,16 +1,238 @@
-"""PLACEHOLDER — replaced by the audit screen."""
+"""The audit trail screen (auditors, admins; read only): filter the hash-chained trail, page through it, see each
+change's before and after side by side, export exactly the filtered rows as CSV (itself an audited act), and the
+chain's verify status on top."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask.typing import ResponseReturnValue
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from web.permissions import requires
+from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from engine import audit
+from engine.models import AuditEvent
+from web.context import audited_unit, me, read_session, record, runtime
+from web.permissions import AUDIT, READ_INSTANCES, requires
 
 bp = Blueprint("audit", __name__)
 
+PAGE_SIZE = 50
+TEXT_FIELDS = ("actor", "action", "process", "instance", "customer", "q")
+CSV_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "process_id",
+    "instance_id",
+    "task_id",
+    "customer_id",
+    "before",
+    "after",
+    "payload",
+    "hash",
+)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# -- the filter form -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Query:
+    """The filter form as read from the query string: the engine's filters, the order, and errors by field."""
+
+    filters: audit.Filters
+    newest_first: bool
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def described(self) -> dict[str, str]:
+        """The filters actually set, for the export's audit event."""
+        return {k: v for k, v in self.values.items() if v and k != "order"}
+
+
+def day_field(values: dict[str, str], name: str, label: str, errors: dict[str, str]) -> date | None:
+    """The date (YYYY-MM-DD) in ``values[name]``, None when blank; a bad one goes into ``errors`` naming ``label``."""
+    text = values[name]
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[name] = _("%(field)s: “%(value)s” is not a date (YYYY-MM-DD).", field=label, value=text)
+        return None
+
+
+def parse(args: Mapping[str, str]) -> Query:
+    values = {name: args.get(name, "").strip() for name in (*TEXT_FIELDS, "from", "to")}
+    values["order"] = "oldest" if args.get("order") == "oldest" else "newest"
+    errors: dict[str, str] = {}
+    first = day_field(values, "from", _("From"), errors)
+    last = day_field(values, "to", _("To"), errors)
+    if first and last and last < first:
+        errors["to"] = _("To: %(to)s is before From (%(from_)s).", to=last.isoformat(), from_=first.isoformat())
+    filters = audit.Filters(
+        actor=values["actor"] or None,
+        action=values["action"] or None,
+        process_id=values["process"] or None,
+        instance_id=values["instance"] or None,
+        customer_id=values["customer"] or None,
+        since=datetime.combine(first, time(), UTC) if first else None,
+        until=datetime.combine(last + timedelta(days=1), time(), UTC) if last else None,
+        text=values["q"] or None,
+    )
+    return Query(filters, values["order"] == "newest", values, errors)
+
+
+# -- how an event reads ----------------------------------------------------------------------------------------
+MISSING = object()  # a key the payload does not hold
+
+
+def shown(value: Any) -> str | None:
+    """A payload value as a person reads it: text as is, anything else as compact JSON; None when absent."""
+    if value is MISSING or value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Change:
+    """An event's payload laid out for the table: before/after side by side, then the other keys."""
+
+    redacted: bool = False
+    reason: str = ""
+    rows: list[tuple[str, str | None, str | None, bool]] = field(default_factory=list)  # key, before, after, changed
+    other: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+def change_of(event: AuditEvent) -> Change:
+    payload = json.loads(event.payload)
+    if event.redacted:
+        return Change(redacted=True, reason=str(payload.get("reason", "")))
+    before, after = payload.pop("before", MISSING), payload.pop("after", MISSING)
+    pairs: list[tuple[str, Any, Any]] = []
+    if isinstance(before, dict) or isinstance(after, dict):
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        pairs = [(key, old.get(key, MISSING), new.get(key, MISSING)) for key in sorted(old.keys() | new.keys())]
+    elif before is not MISSING or after is not MISSING:
+        pairs = [("", before, after)]
+    return Change(
+        rows=[(key, shown(a), shown(b), a != b) for key, a, b in pairs],
+        other=[(key, shown(value)) for key, value in sorted(payload.items())],
+    )
+
+
+# -- CSV ---------------------------------------------------------------------------------------------------------
+def _cell(text: str | None) -> str:
+    """Text as a spreadsheet will not run it as a formula."""
+    text = text or ""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_row(event: AuditEvent) -> list[str]:
+    payload = {} if event.redacted else json.loads(event.payload)
+    part = {k: audit.canonical(payload[k]) if k in payload else "" for k in ("before", "after")}
+    return [
+        str(event.seq),
+        event.at.isoformat(),
+        _cell(event.actor),
+        _cell(event.action),
+        _cell(event.process_id),
+        _cell(event.instance_id),
+        _cell(event.task_id),
+        _cell(event.customer_id),
+        part["before"],
+        part["after"],
+        event.payload,
+        event.hash,
+    ]
+
+
+def csv_lines(events: Iterator[AuditEvent], every: int = 200) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for n, event in enumerate(events, 1):
+        writer.writerow(csv_row(event))
+        if n % every == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+# -- views -------------------------------------------------------------------------------------------------------
+def _choices() -> dict[str, list[str]]:
+    with read_session() as session:
+        return {
+            "actions": audit.distinct(session, AuditEvent.action),
+            "actors": audit.distinct(session, AuditEvent.actor),
+            "processes": audit.distinct(session, AuditEvent.process_id),
+        }
+
 
 @bp.get("/")
-@requires("staff", "lead", "designer", "auditor", "admin")
+@requires(*AUDIT)
 def index() -> ResponseReturnValue:
-    return "audit"
+    query = parse(request.args)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    events: list[AuditEvent] = []
+    total = 0
+    with read_session() as session:
+        verification = audit.verify(session)
+        if not query.errors:
+            total = audit.count(session, query.filters)
+            select = audit.matching(query.filters, newest_first=query.newest_first)
+            events = list(session.execute(select.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).scalars())
+    args = {k: v for k, v in query.values.items() if v and not (k == "order" and v == "newest")}
+    return render_template(
+        "audit/index.html",
+        query=query,
+        args=args,
+        events=[(e, change_of(e)) for e in events],
+        total=total,
+        page=page,
+        pages=max(1, math.ceil(total / PAGE_SIZE)),
+        verification=verification,
+        links_instances=me().has(*READ_INSTANCES),
+        **_choices(),
+    ), (422 if query.errors else 200)
+
+
+@bp.get("/export.csv")
+@requires(*AUDIT)
+def export() -> ResponseReturnValue:
+    query = parse(request.args)
+    if query.errors:
+        return render_template("errors/error.html", code=422, message=" ".join(query.errors.values())), 422
+    rt = runtime()
+    with read_session() as session:
+        snapshot = replace(query.filters, up_to_seq=audit.last_seq(session))
+        rows = audit.count(session, snapshot)
+    with audited_unit() as unit:
+        record(
+            unit,
+            "audit_exported",
+            {
+                "filters": query.described(),
+                "order": query.values["order"],
+                "rows": rows,
+                "up_to_seq": snapshot.up_to_seq,
+            },
+        )
+        moment = unit.now
+    events = audit.stream(rt.store.session, snapshot, newest_first=query.newest_first)
+    name = f"jornada-audit-{moment:%Y%m%d-%H%M%S}.csv"
+    return Response(
+        csv_lines(events),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

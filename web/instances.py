@@ -1,16 +1,370 @@
-"""PLACEHOLDER — replaced by the instances screen."""
+"""The instances screen (leads, admins, auditors): every process instance, filtered by process, customer, status,
+incident or stuck step; and one instance's page with its diagram coloured by state, its audit timeline, current
+data and open tasks. Leads and admins operate on it (cancel, retry an incident, skip or repeat a step), each with a
+reason that lands in the audit trail; auditors only read."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask.typing import ResponseReturnValue
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
 
-from web.permissions import requires
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import Select, exists, func, or_, select
+
+from engine.errors import EngineError, FormValidationError
+from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from processes.customers import Customer
+from web.context import me, read_session, runtime, status_of
+from web.permissions import LEADS, READ_INSTANCES, requires
+from web.task_format import moment
 
 bp = Blueprint("instances", __name__)
 
+PAGE_SIZE = 25
+STATUSES = ("running", "waiting", "completed", "cancelled", "incident")
+OPEN = ("ready", "claimed")
+OPERATIONS = ("cancel", "retry", "skip", "repeat")
+
+
+def status_label(status: str) -> str:
+    return {
+        "running": _("running"),
+        "waiting": _("waiting"),
+        "completed": _("completed"),
+        "cancelled": _("cancelled"),
+        "incident": _("incident"),
+    }.get(status, status)
+
+
+def action_label(action: str) -> str:
+    """The timeline's words for an audit action; unknown ones read as their name."""
+    return {
+        "instance_started": _("Instance started"),
+        "instance_completed": _("Instance completed"),
+        "instance_cancelled": _("Instance cancelled"),
+        "instance_cancel_requested": _("Cancelled"),
+        "incident_raised": _("Incident"),
+        "incident_retried": _("Incident retried"),
+        "task_claimed": _("Task claimed"),
+        "task_unclaimed": _("Task released"),
+        "task_assigned": _("Task assigned"),
+        "task_completed": _("Task completed"),
+        "step_skipped": _("Step skipped"),
+        "step_repeated": _("Step repeated"),
+        "timer_fired": _("Timer fired"),
+        "message_received": _("Message received"),
+        "service_task_completed": _("Service task completed"),
+        "alert_raised": _("Alert raised"),
+        "alert_acknowledged": _("Alert acknowledged"),
+        "instance_data_scrubbed": _("Data erased"),
+    }.get(action, action.replace("_", " "))
+
+
+# -- the list ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filters:
+    process: str = ""
+    customer: str = ""
+    status: str = ""
+    incident: bool = False
+    stuck: bool = False
+    page: int = 1
+
+    @classmethod
+    def read(cls, args: Mapping[str, str]) -> tuple[Filters, dict[str, str]]:
+        """The filters of the query string, and an error per field that does not make sense (that filter is
+        left out)."""
+        errors: dict[str, str] = {}
+        status = args.get("status", "").strip()
+        if status and status not in STATUSES:
+            errors["status"] = _("Status: “%(value)s” is not a status.", value=status)
+            status = ""
+        page_text = args.get("page", "1").strip() or "1"
+        page = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+        if page_text != str(page):
+            errors["page"] = _("Page: “%(value)s” is not a page number.", value=page_text)
+        found = cls(
+            process=args.get("process", "").strip(),
+            customer=args.get("customer", "").strip(),
+            status=status,
+            incident=args.get("incident") == "1",
+            stuck=args.get("stuck") == "1",
+            page=page,
+        )
+        return found, errors
+
+    def query_args(self, **changes: Any) -> dict[str, Any]:
+        """The query string of these filters (only the ones set), with ``changes``."""
+        chosen = replace(self, **changes)
+        args = {
+            "process": chosen.process,
+            "customer": chosen.customer,
+            "status": chosen.status,
+            "incident": "1" if chosen.incident else "",
+            "stuck": "1" if chosen.stuck else "",
+            "page": chosen.page if chosen.page > 1 else "",
+        }
+        return {key: value for key, value in args.items() if value}
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    process_id: str
+    process_name: str
+    version: int
+    customer_id: str | None
+    customer_name: str | None
+    status: str
+    incident: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    steps: list[tuple[int, str, bool]]  # (human task id, name, stuck) of the open human tasks
+
+
+def _listing(filters: Filters, now: datetime) -> Select[Any]:
+    query = select(
+        ProcessInstance.id,
+        ProcessInstance.process_id,
+        ProcessInstance.customer_id,
+        ProcessInstance.status,
+        ProcessInstance.incident,
+        ProcessInstance.started_at,
+        ProcessInstance.ended_at,
+        ProcessDefinition.name,
+        ProcessDefinition.version,
+    ).join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+    if filters.process:
+        query = query.where(ProcessInstance.process_id == filters.process)
+    if filters.customer:
+        named = select(Customer.id).where(Customer.name.icontains(filters.customer, autoescape=True))
+        query = query.where(
+            or_(
+                ProcessInstance.customer_id.icontains(filters.customer, autoescape=True),
+                ProcessInstance.customer_id.in_(named),
+            )
+        )
+    if filters.status:
+        query = query.where(ProcessInstance.status == filters.status)
+    if filters.incident:
+        query = query.where(or_(ProcessInstance.status == "incident", ProcessInstance.incident.is_not(None)))
+    if filters.stuck:
+        query = query.where(
+            exists().where(
+                HumanTask.instance_id == ProcessInstance.id,
+                HumanTask.state.in_(OPEN),
+                HumanTask.stuck_at <= now,
+            )
+        )
+    return query
+
+
+def _rows(filters: Filters, now: datetime) -> tuple[list[Row], int, dict[str, str]]:
+    """One page of instances, newest first; the number of matches; the deployed processes (id → name)."""
+    query = _listing(filters, now)
+    with read_session() as session:
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        found = session.execute(
+            query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id)
+            .limit(PAGE_SIZE)
+            .offset((filters.page - 1) * PAGE_SIZE)
+        ).all()
+        ids = [r.id for r in found]
+        steps: dict[str, list[tuple[int, str, bool]]] = {}
+        for task in session.execute(
+            select(HumanTask.id, HumanTask.instance_id, HumanTask.name, HumanTask.stuck_at)
+            .where(HumanTask.instance_id.in_(ids), HumanTask.state.in_(OPEN))
+            .order_by(HumanTask.id)
+        ):
+            stuck = task.stuck_at is not None and task.stuck_at <= now
+            steps.setdefault(task.instance_id, []).append((task.id, task.name, stuck))
+        customer_ids = {r.customer_id for r in found if r.customer_id}
+        names = dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))).all())
+        deployed = session.execute(
+            select(ProcessDefinition.process_id, ProcessDefinition.name).order_by(ProcessDefinition.version)
+        )
+        processes = {pid: name or pid for pid, name in deployed}  # the latest version's name
+    rows = [
+        Row(
+            r.id,
+            r.process_id,
+            r.name or r.process_id,
+            r.version,
+            r.customer_id,
+            names.get(r.customer_id),
+            r.status,
+            r.incident,
+            r.started_at,
+            r.ended_at,
+            steps.get(r.id, []),
+        )
+        for r in found
+    ]
+    return rows, total, processes
+
 
 @bp.get("/")
-@requires("staff", "lead", "designer", "auditor", "admin")
+@requires(*READ_INSTANCES)
 def index() -> ResponseReturnValue:
-    return "instances"
+    filters, errors = Filters.read(request.args)
+    rows, total, processes = _rows(filters, runtime().clock.now())
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    body = render_template(
+        "instances/index.html",
+        rows=rows,
+        total=total,
+        pages=pages,
+        filters=filters,
+        errors=errors,
+        processes=processes,
+        statuses=STATUSES,
+        status_label=status_label,
+        moment=moment,
+    )
+    return body, 422 if errors else 200
+
+
+# -- one instance --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline."""
+
+    at: datetime
+    actor: str
+    action: str
+    label: str
+    facts: list[tuple[str, str]]  # (what, value) shown inline: step, reason, message, before, after
+    payload: str  # the whole payload, pretty JSON, behind a disclosure
+
+
+def readable(value: Any) -> str:
+    """A payload value as one line: ``key: value`` pairs for a mapping, comma-separated for a list, — for none."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key}: {readable(item)}" for key, item in sorted(value.items())) or "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(item) for item in value) or "—"
+    return "—" if value is None else str(value)
+
+
+def _entry(event: AuditEvent) -> Entry:
+    try:
+        payload = json.loads(event.payload)
+    except ValueError:
+        payload = event.payload
+    facts: list[tuple[str, str]] = []
+    if isinstance(payload, dict):
+        step = payload.get("name") or payload.get("element")
+        shown = [
+            (_("Step"), step),
+            (_("Reason"), payload.get("reason")),
+            (_("Message"), payload.get("message") or payload.get("incident")),
+            (_("Before"), payload.get("before")),
+            (_("After"), payload.get("after")),
+        ]
+        facts = [(what, readable(value)) for what, value in shown if value not in (None, "", {}, [])]
+    pretty = json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=2, default=str)
+    return Entry(event.at, event.actor, event.action, action_label(event.action), facts, pretty)
+
+
+def _page(instance_id: str, errors: Mapping[str, Mapping[str, str]] | None = None, form: Any = None) -> str:
+    view = runtime().instance_view(instance_id)
+    instance = view.instance
+    now = runtime().clock.now()
+    with read_session() as session:
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        customer = session.get(Customer, instance.customer_id) if instance.customer_id else None
+        tasks = list(
+            session.execute(
+                select(HumanTask)
+                .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN))
+                .order_by(HumanTask.id)
+            ).scalars()
+        )
+        events = session.execute(
+            select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq)
+        ).scalars()
+        timeline = [_entry(e) for e in events]
+    return render_template(
+        "instances/show.html",
+        view=view,
+        instance=instance,
+        definition=definition,
+        customer=customer,
+        tasks=tasks,
+        timeline=timeline,
+        data=json.dumps(view.data, ensure_ascii=False, sort_keys=True, indent=2, default=str),
+        now=now,
+        live=instance.status not in ("completed", "cancelled"),
+        may_operate=me().has(*LEADS),
+        errors=errors or {},
+        form=form or {},
+        status_label=status_label,
+        moment=moment,
+    )
+
+
+@bp.get("/<instance_id>")
+@requires(*READ_INSTANCES)
+def show(instance_id: str) -> ResponseReturnValue:
+    return _page(instance_id)
+
+
+@bp.get("/<instance_id>/diagram.bpmn")
+@requires(*READ_INSTANCES)
+def diagram(instance_id: str) -> ResponseReturnValue:
+    """The BPMN XML of the definition the instance runs (the viewer draws it)."""
+    with read_session() as session:
+        found = session.execute(
+            select(ProcessDefinition.bpmn_xml)
+            .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+            .where(ProcessInstance.id == instance_id)
+        ).scalar_one_or_none()
+    if found is None:
+        return Response(_("No such instance."), status=404, mimetype="text/plain")
+    return Response(found, mimetype="application/xml")
+
+
+def _run(operation: str, instance_id: str, element: str, reason: str) -> str:
+    rt, actor = runtime(), me().username
+    if operation == "cancel":
+        rt.cancel(instance_id, actor=actor, reason=reason)
+        return _("Instance cancelled.")
+    if operation == "retry":
+        status = rt.retry(instance_id, actor=actor, reason=reason)
+        return _("Incident retried; the instance is now %(status)s.", status=status_label(status))
+    if operation == "skip":
+        status = rt.skip(instance_id, element, actor=actor, reason=reason)
+        return _("Step %(step)s skipped; the instance is now %(status)s.", step=element, status=status_label(status))
+    status = rt.repeat(instance_id, element, actor=actor, reason=reason)
+    return _("Step %(step)s runs again; the instance is now %(status)s.", step=element, status=status_label(status))
+
+
+@bp.post("/<instance_id>/<any(cancel, retry, skip, repeat):operation>")
+@requires(*LEADS)
+def operate(instance_id: str, operation: str) -> ResponseReturnValue:
+    reason = request.form.get("reason", "").strip()
+    element = request.form.get("element", "").strip()
+    errors: dict[str, str] = {}
+    if operation in ("skip", "repeat") and not element:
+        errors["element"] = _("Step: choose the step.")
+    if not reason:
+        errors["reason"] = _("Reason: say why; it is kept in the audit trail.")
+    if not errors:
+        try:
+            flash(_run(operation, instance_id, element, reason), "success")
+            return redirect(url_for("instances.show", instance_id=instance_id), 303)
+        except FormValidationError as exc:
+            errors = {e.field: e.message for e in exc.errors}
+            code = 422
+        except EngineError as exc:
+            errors = {"operation": str(exc)}
+            code = status_of(exc)
+    else:
+        code = 422
+    return _page(instance_id, errors={operation: errors}, form=request.form), code

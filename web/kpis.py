@@ -1,16 +1,277 @@
-"""PLACEHOLDER — replaced by the kpis screen."""
+"""KPIs and alerts (leads, admins, auditors; only leads and admins acknowledge): step timing per process step with
+the formula beside every figure, throughput and cycle-time charts, a heat map of median step duration over the
+process diagram, and the list of stuck-step alerts."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask.typing import ResponseReturnValue
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from web.permissions import requires
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import kpi
+from engine.errors import EngineError
+from engine.models import Alert, HumanTask, ProcessDefinition
+from web.audit import day_field
+from web.context import me, read_session, runtime
+from web.permissions import KPIS, LEADS, requires
 
 bp = Blueprint("kpis", __name__)
 
+DEFAULT_DAYS = 30
+WEEKLY_AFTER_DAYS = 62
+BRAND = "#0f5e9c"
 
+
+# -- the period ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Period:
+    """Completions from ``first`` (None: from the first one there is) to ``last``, both days inclusive, UTC."""
+
+    first: date | None
+    last: date
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def since(self) -> datetime | None:
+        return datetime.combine(self.first, time(), UTC) if self.first else None
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(), UTC)
+
+
+def quick_ranges(today: date) -> list[tuple[str, str, str]]:
+    """(label, from, to) of the period shortcuts above the figures."""
+    ranges = [(_("Last %(n)s days", n=n), (today - timedelta(days=n - 1)).isoformat()) for n in (7, 30, 90)]
+    return [*((label, first, today.isoformat()) for label, first in ranges), (_("All time"), "", today.isoformat())]
+
+
+def parse_period(args: Mapping[str, str], today: date) -> Period:
+    """The period of the filter form; with neither date given at all, the last DEFAULT_DAYS days."""
+    if "from" not in args and "to" not in args:
+        start = today - timedelta(days=DEFAULT_DAYS - 1)
+        return Period(start, today, {"from": start.isoformat(), "to": today.isoformat()})
+    values = {name: args.get(name, "").strip() for name in ("from", "to")}
+    errors: dict[str, str] = {}
+    first = day_field(values, "from", _("From"), errors)
+    last = day_field(values, "to", _("To"), errors) or today
+    if first is not None and last < first:
+        errors["to"] = _("To: %(to)s is before From (%(from_)s).", to=last.isoformat(), from_=first.isoformat())
+    return Period(first, last, values, errors)
+
+
+# -- figures ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepRow:
+    process_id: str
+    element_id: str
+    name: str
+    stats: kpi.StepStats | None  # None: nothing completed in the period
+    wip: int
+    per_day: float
+
+
+def step_rows(session: Session, process_id: str | None, period: Period, days: int) -> list[StepRow]:
+    stats = kpi.step_stats(session, process_id, since=period.since, until=period.until)
+    wip = kpi.work_in_progress(session, process_id)
+    rows = [
+        StepRow(
+            s.process_id, s.element_id, s.name, s, wip.pop((s.process_id, s.element_id), ("", 0))[1], s.count / days
+        )
+        for s in stats
+    ]
+    return rows + [StepRow(p, e, name, None, n, 0.0) for (p, e), (name, n) in sorted(wip.items())]
+    return rows
+
+
+def throughput_chart(completions: list[datetime], start: date, last: date) -> dict[str, Any]:
+    """Completed tasks per day over [start, last], per week (starting Mondays) when the period is long."""
+    weekly = (last - start).days + 1 > WEEKLY_AFTER_DAYS
+
+    def bucket(day: date) -> date:
+        return day - timedelta(days=day.weekday()) if weekly else day
+
+    counts = Counter(bucket(moment.date()) for moment in completions)
+    labels, day = [], bucket(start)
+    while day <= last:
+        labels.append(day)
+        day += timedelta(days=7 if weekly else 1)
+    label = _("completed per week") if weekly else _("completed per day")
+    return bar_chart([d.isoformat() for d in labels], [counts.get(d, 0) for d in labels], label, precision=0)
+
+
+def cycle_chart(rows: list[StepRow], several_processes: bool) -> dict[str, Any]:
+    timed = [r for r in rows if r.stats]
+    labels = [f"{r.name} ({r.process_id})" if several_processes else r.name for r in timed]
+    hours = [round(r.stats.cycle_median / 3600, 2) for r in timed if r.stats]
+    return bar_chart(labels, hours, _("median cycle time (hours)"), horizontal=True)
+
+
+def bar_chart(
+    labels: list[str], values: list[float], label: str, *, horizontal: bool = False, precision: int | None = None
+) -> dict[str, Any]:
+    """A Chart.js bar chart config (plain JSON: the bundle draws it)."""
+    value_axis: dict[str, Any] = {"beginAtZero": True, "title": {"display": True, "text": label}}
+    if precision is not None:
+        value_axis["ticks"] = {"precision": precision}
+    return {
+        "type": "bar",
+        "data": {"labels": labels, "datasets": [{"label": label, "data": values, "backgroundColor": BRAND}]},
+        "options": {
+            "indexAxis": "y" if horizontal else "x",
+            "animation": False,
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "plugins": {"legend": {"display": False}},
+            "scales": {"x" if horizontal else "y": value_axis},
+        },
+    }
+
+
+def busiest_process(rows: list[StepRow]) -> str:
+    """The process with the most completions among ``rows`` ("" when nothing was completed)."""
+    totals: Counter[str] = Counter()
+    for r in rows:
+        if r.stats:
+            totals[r.process_id] += r.stats.count
+    return totals.most_common(1)[0][0] if totals else ""
+
+
+def processes(session: Session) -> dict[str, str]:
+    """Deployed process ids → the name of their latest version."""
+    found: dict[str, str] = {}
+    query = select(ProcessDefinition.process_id, ProcessDefinition.name).order_by(ProcessDefinition.version)
+    for process_id, name in session.execute(query):
+        found[process_id] = name or process_id
+    return dict(sorted(found.items()))
+
+
+def open_alert_count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))).scalar_one()
+
+
+# -- pages -----------------------------------------------------------------------------------------------------
 @bp.get("/")
-@requires("staff", "lead", "designer", "auditor", "admin")
+@requires(*KPIS)
 def index() -> ResponseReturnValue:
-    return "kpis"
+    now = runtime().clock.now()
+    period = parse_period(request.args, now.date())
+    with read_session() as session:
+        known = processes(session)
+        process_id = request.args.get("process", "")
+        process_id = process_id if process_id in known else ""
+        alerts_open = open_alert_count(session)
+        if period.errors:
+            return render_template(
+                "kpis/index.html",
+                period=period,
+                processes=known,
+                process_id=process_id,
+                alerts_open=alerts_open,
+                ranges=quick_ranges(now.date()),
+            ), 422
+        completions = kpi.completion_times(session, process_id or None, since=period.since, until=period.until)
+        start = period.first or (completions[0].date() if completions else period.last)
+        days = (period.last - start).days + 1
+        rows = step_rows(session, process_id or None, period, days)
+    heat_id = process_id or busiest_process(rows)
+    return render_template(
+        "kpis/index.html",
+        period=period,
+        processes=known,
+        process_id=process_id,
+        alerts_open=alerts_open,
+        ranges=quick_ranges(now.date()),
+        rows=rows,
+        human=kpi.human,
+        start=start,
+        days=days,
+        completed=len(completions),
+        wip=sum(r.wip for r in rows),
+        throughput=throughput_chart(completions, start, period.last),
+        cycle=cycle_chart(rows, len({r.process_id for r in rows}) > 1),
+        heat_process=heat_id,
+        heat={r.element_id: r.stats.cycle_median for r in rows if r.stats and r.process_id == heat_id},
+    )
+
+
+@bp.get("/processes/<process_id>/diagram.bpmn")
+@requires(*KPIS)
+def diagram(process_id: str) -> ResponseReturnValue:
+    """The BPMN XML of the latest deployed version of ``process_id`` (for the heat map)."""
+    with read_session() as session:
+        xml = session.execute(
+            select(ProcessDefinition.bpmn_xml)
+            .where(ProcessDefinition.process_id == process_id)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        ).scalar()
+    if xml is None:
+        abort(404, _("Process %(id)s is not deployed.", id=process_id))
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/alerts")
+@requires(*KPIS)
+def alerts() -> ResponseReturnValue:
+    show_all = request.args.get("status") == "all"
+    query = select(Alert, HumanTask).join(HumanTask, HumanTask.id == Alert.human_task_id)
+    if not show_all:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    with read_session() as session:
+        found = session.execute(query.order_by(Alert.raised_at.desc(), Alert.id.desc())).all()
+        alerts_open = open_alert_count(session)
+        names = processes(session)
+    return render_template(
+        "kpis/alerts.html",
+        processes=names,
+        alerts=[(alert, task) for alert, task in found],
+        show_all=show_all,
+        alerts_open=alerts_open,
+        now=runtime().clock.now(),
+        human=kpi.human,
+        may_acknowledge=me().has(*LEADS),
+    )
+
+
+def _acknowledge(alert_ids: list[int]) -> None:
+    done = 0
+    for alert_id in alert_ids:
+        try:
+            runtime().acknowledge_alert(alert_id, actor=me().username)
+            done += 1
+        except EngineError as exc:
+            flash(str(exc), "error")
+    if done:
+        flash(_("%(n)s alert(s) acknowledged.", n=done), "success")
+
+
+def _back() -> ResponseReturnValue:
+    status = "all" if request.form.get("status") == "all" else None
+    return redirect(url_for("kpis.alerts", status=status), 303)
+
+
+@bp.post("/alerts/<int:alert_id>/acknowledge")
+@requires(*LEADS)
+def acknowledge(alert_id: int) -> ResponseReturnValue:
+    _acknowledge([alert_id])
+    return _back()
+
+
+@bp.post("/alerts/acknowledge")
+@requires(*LEADS)
+def acknowledge_selected() -> ResponseReturnValue:
+    chosen = [int(v) for v in request.form.getlist("alert") if v.isdigit()]
+    if not chosen:
+        flash(_("Alerts: tick at least one alert to acknowledge."), "error")
+    _acknowledge(chosen)
+    return _back()

@@ -1,7 +1,190 @@
-"""PLACEHOLDER — replaced by the task page."""
+"""The task page: instructions, customer context, the model's form (validated by the engine, errors shown inline
+with every entered value kept), comments, hand-over (claim, unclaim, reassign, delegate) and the diagram with the
+current step. Every route checks that the signed-in person may see the task before anything else."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Callable
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from engine.errors import ConflictError, EngineError, FormValidationError, InvalidState
+from web import task_access, task_format, task_page
+from web.context import me, runtime
+from web.permissions import WORK_TASKS, requires
+from web.principal import Principal
 
 bp = Blueprint("tasks", __name__)
+
+
+def _page(task_id: int) -> str:
+    return url_for("tasks.show", task_id=task_id)
+
+
+def _render(
+    task: task_access.TaskRef,
+    *,
+    submitted: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    problems: list[str] | None = None,
+    reassign_error: str | None = None,
+    comment: str = "",
+    comment_error: str | None = None,
+) -> str:
+    principal = me()
+    view = runtime().task_view(task.id)
+    row = view.row
+    ctx = task_page.context(task.instance_id, task.customer_id, task.process_id)
+    may_work = task.open and not task_access.held_by_other(principal, task)
+    return render_template(
+        "tasks/show.html",
+        task=task,
+        row=row,
+        ctx=ctx,
+        instructions=task_page.instructions(view.documentation, view.data),
+        inputs=task_page.inputs(view.fields, view.data, submitted=submitted, errors=errors),
+        problems=problems or [],
+        may_work=may_work,
+        may_unclaim=task.open
+        and task.assignee is not None
+        and (task.assignee == principal.username or principal.sees_all_tasks),
+        assignees=[user for user in task_access.assignable(task.groups) if user[0] != task.assignee],
+        may_reassign=task.open and (principal.sees_all_tasks or task.assignee == principal.username),
+        reassign_error=reassign_error,
+        comments=task_access.comments(task.id),
+        comment=comment,
+        comment_error=comment_error,
+        badge=task_format.sla_badge(row, runtime().clock.now()),
+        age=task_format.age(row.created_at, runtime().clock.now()),
+        moment=task_format.moment,
+        markers={row.element_id: "current"},
+    )
+
+
+@bp.get("/<int:task_id>")
+@requires(*WORK_TASKS)
+def show(task_id: int) -> ResponseReturnValue:
+    return _render(task_access.visible(me(), task_id))
+
+
+@bp.get("/<int:task_id>/diagram.bpmn")
+@requires(*WORK_TASKS)
+def diagram(task_id: int) -> ResponseReturnValue:
+    task = task_access.visible(me(), task_id)
+    ctx = task_page.context(task.instance_id, task.customer_id, task.process_id)
+    xml = task_page.bpmn_xml(ctx.definition_id) if ctx.definition_id is not None else None
+    if xml is None:
+        return Response(_("The process definition of this task is gone."), status=404, mimetype="text/plain")
+    return Response(xml, mimetype="application/xml")
+
+
+def _operation(
+    task_id: int, operation: Callable[[Principal, task_access.TaskRef], None], done: Callable[[str], str]
+) -> ResponseReturnValue:
+    """Run a claim/unclaim on a task ``me`` may see; engine refusals become an error flash, not an error page."""
+    principal = me()
+    task = task_access.visible(principal, task_id)
+    target = task_access.back_to(request.form.get("next"), _page(task_id))
+    try:
+        operation(principal, task)
+    except EngineError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(done(task.name), "success")
+    return redirect(target, 303)
+
+
+@bp.post("/<int:task_id>/claim")
+@requires(*WORK_TASKS)
+def claim(task_id: int) -> ResponseReturnValue:
+    return _operation(task_id, task_access.claim, lambda name: _("You claimed “%(name)s”.", name=name))
+
+
+@bp.post("/<int:task_id>/unclaim")
+@requires(*WORK_TASKS)
+def unclaim(task_id: int) -> ResponseReturnValue:
+    return _operation(task_id, task_access.unclaim, lambda name: _("“%(name)s” is back in the group queue.", name=name))
+
+
+@bp.post("/<int:task_id>/reassign")
+@requires(*WORK_TASKS)
+def reassign(task_id: int) -> ResponseReturnValue:
+    principal = me()
+    task = task_access.visible(principal, task_id)
+    target = request.form.get("assignee", "").strip()
+    note = request.form.get("note", "")
+    delegating = request.form.get("mode") == "delegate"
+    try:
+        if delegating:
+            task_access.delegate(principal, task, target, note)
+        else:
+            task_access.reassign(principal, task, target)
+    except task_access.ActionRefused as exc:
+        return _render(task, reassign_error=str(exc)), 422
+    except EngineError as exc:
+        flash(str(exc), "error")
+        return redirect(_page(task_id), 303)
+    if delegating:
+        flash(
+            _("You delegated “%(name)s” to %(user)s; a comment on the task records it.", name=task.name, user=target),
+            "success",
+        )
+    else:
+        flash(_("“%(name)s” reassigned to %(user)s.", name=task.name, user=target), "success")
+    return redirect(url_for("inbox.index"), 303)
+
+
+@bp.post("/<int:task_id>/comments")
+@requires(*WORK_TASKS)
+def comment(task_id: int) -> ResponseReturnValue:
+    principal = me()
+    task = task_access.visible(principal, task_id)
+    body = request.form.get("body", "")
+    try:
+        task_access.add_comment(principal, task, body)
+    except task_access.ActionRefused as exc:
+        return _render(task, comment=body, comment_error=str(exc)), 422
+    flash(_("Comment added."), "success")
+    return redirect(_page(task_id) + "#comments", 303)
+
+
+@bp.post("/<int:task_id>/complete")
+@requires(*WORK_TASKS)
+def complete(task_id: int) -> ResponseReturnValue:
+    principal = me()
+    task = task_access.visible(principal, task_id)
+    if task_access.held_by_other(principal, task) and task.open:
+        flash(
+            _("“%(name)s” is claimed by %(user)s; only they can complete it.", name=task.name, user=task.assignee),
+            "error",
+        )
+        return redirect(_page(task_id), 303)
+    fields = runtime().task_view(task_id).fields
+    form = {key: request.form.get(key, "") for key in request.form}
+    try:
+        runtime().complete(
+            task_id,
+            actor=principal.username,
+            data=task_page.submitted_data(fields, form),
+            groups=principal.task_groups(),
+        )
+    except FormValidationError as exc:
+        known = {f.id for f in fields}
+        errors = {e.field: e.message for e in exc.errors if e.field in known}
+        problems = [str(e) for e in exc.errors if e.field not in known]
+        return _render(task, submitted=form, errors=errors, problems=problems), 422
+    except (ConflictError, InvalidState) as exc:
+        flash(str(exc), "error")
+        return redirect(_page(task_id), 303)
+    upcoming = task_access.next_task(principal, task.instance_id)
+    if upcoming is None:
+        flash(_("“%(name)s” completed.", name=task.name), "success")
+        return redirect(url_for("inbox.index"), 303)
+    if task.customer_id:
+        message = _("“%(name)s” completed. Next task of this customer: %(next)s", name=task.name, next=upcoming.name)
+    else:
+        message = _("“%(name)s” completed. Next task of this case: %(next)s", name=task.name, next=upcoming.name)
+    flash(message, "success")
+    return redirect(_page(upcoming.id), 303)

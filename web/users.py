@@ -7,11 +7,12 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import audit
+from engine.models import core
 from engine.runtime import Runtime
 from web.models import ROLES, ApiToken, LoginAttempt, User, UserGroup
 from web.principal import Principal
@@ -170,14 +171,37 @@ def create_token(rt: Runtime, user_id: int, name: str, *, actor: str) -> str:
     return token
 
 
+_users, _groups, _tokens = core(User), core(UserGroup), core(ApiToken)
+# The token's active owner and their groups in one indexed query, built once (it runs on every API request).
+_TOKEN_OWNER = (
+    select(
+        _users.c.id,
+        _users.c.username,
+        _users.c.display_name,
+        _users.c.roles,
+        _users.c.language,
+        func.aggregate_strings(_groups.c.group_name, ","),
+    )
+    .select_from(_users.join(_tokens, _tokens.c.user_id == _users.c.id).outerjoin(_groups))
+    .where(_tokens.c.token_sha256 == bindparam("digest"), _tokens.c.revoked_at.is_(None), _users.c.active.is_(True))
+    .group_by(_users.c.id)
+)
+
+
 def principal_for_token(session: Session, token: str) -> Principal | None:
     digest = hashlib.sha256(token.encode()).hexdigest()
-    user = session.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None), User.active.is_(True))
-    ).scalar_one_or_none()
-    return principal(session, user) if user is not None else None
+    row = session.connection().execute(_TOKEN_OWNER, {"digest": digest}).one_or_none()
+    if row is None:
+        return None
+    user_id, username, display_name, roles, language, groups = row
+    return Principal(
+        id=user_id,
+        username=username,
+        display_name=display_name or username,
+        roles=frozenset(r for r in roles.split(",") if r),
+        groups=frozenset(g for g in (groups or "").split(",") if g),
+        language=language,
+    )
 
 
 class LoginResult:

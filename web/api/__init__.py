@@ -1,7 +1,9 @@
-"""PLACEHOLDER — replaced by the REST API."""
+"""The REST API under /api/v1: JSON in and out, bearer-token auth, the same permission rules as the pages.
+Each module adds its routes to ``bp``; openapi.py describes them all."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from web.api import audit, instances, messages, openapi, tasks
+from web.api.base import bp
 
-bp = Blueprint("api", __name__)
+__all__ = ["audit", "bp", "instances", "messages", "openapi", "tasks"]

@@ -1,0 +1,233 @@
+"""P5: task completions per second through the REST API ÷ through the engine facade, same model, same run.
+
+The facade path: ``Runtime.complete`` in this process, one thread. The HTTP path: POST /api/v1/tasks/<id>/complete
+with a service account's bearer token, from a few keep-alive client threads (stdlib http.client) to a real
+gunicorn server (2 gthread workers × 4 threads) on loopback, on the same SQLite database (WAL). Each path completes
+every task of its own fresh instances of the 10-user-task model; each step finds the instance's ready task with the
+same indexed read. Goal: P5 >= 0.5. Usage: python bench/http_throughput.py [--instances 60] [--clients 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PROCESS = "linear10"
+SERVICE = "bench-service"
+DATA = {"data": {"note": "done"}}
+READY_TASK = "SELECT id FROM human_task WHERE instance_id = ? AND state = 'ready'"
+
+
+def ready_task(db: sqlite3.Connection, instance_id: str) -> int | None:
+    row = db.execute(READY_TASK, (instance_id,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def work_through(db_path: Path, instances: list[str], complete: Callable[[int], None]) -> int:
+    """Complete every task of ``instances``, one instance after the other; returns the tasks completed."""
+    db = sqlite3.connect(db_path)
+    done = 0
+    try:
+        for instance_id in instances:
+            while (task_id := ready_task(db, instance_id)) is not None:
+                complete(task_id)
+                done += 1
+    finally:
+        db.close()
+    return done
+
+
+def setup(folder: Path) -> tuple[Any, str, str]:
+    """Migrate a fresh database, deploy the model, make the service account; returns (runtime, url, token)."""
+    from engine import Runtime, Store, load_config
+    from processes import build_registry
+    from tests.bpmn_builder import linear
+    from web import users
+
+    url = f"sqlite:///{folder / 'bench.db'}"
+    store = Store(url)
+    store.migrate()
+    config = load_config({"database_url": url, "data_dir": str(folder)}, environ={})
+    runtime = Runtime(store, build_registry(), config=config)
+    runtime.deploy({f"{PROCESS}.bpmn": linear(PROCESS, 10)}, actor="bench")
+    user_id = users.add_user(runtime, SERVICE, "bench-password", roles=["staff"], groups=["csm"], actor="bench")
+    return runtime, url, users.create_token(runtime, user_id, "bench", actor="bench")
+
+
+def facade(runtime: Any, db_path: Path, instances: int) -> tuple[float, int]:
+    started_ids = [runtime.start(PROCESS, actor="bench", customer_id=f"F-{n}") for n in range(instances)]
+
+    def complete(task_id: int) -> None:
+        runtime.complete(task_id, actor="bench", data={"note": "done"})
+
+    started = time.perf_counter()
+    tasks = work_through(db_path, started_ids, complete)
+    return tasks / (time.perf_counter() - started), tasks
+
+
+# -- the HTTP path ---------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(folder: Path, url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("JORNADA_")},
+        "JORNADA_CONFIG": str(folder / "no-config.toml"),  # defaults + the variables below only
+        "JORNADA_DATABASE_URL": url,
+        "JORNADA_DATA_DIR": str(folder),
+        "JORNADA_WEB_SECRET_KEY": "bench-secret",
+    }
+    gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
+    command = [str(gunicorn), "-w", "2", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}"]
+    command += ["--keep-alive", "120"]  # the clients' connections outlive the facade rounds in between
+    return subprocess.Popen(
+        [*command, "web:create_app()"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def wait_until_serving(server: subprocess.Popen[bytes], port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited: {server.stderr.read().decode() if server.stderr else ''}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/openapi.json")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer on port {port} within {timeout} s")
+
+
+class Client:
+    """One keep-alive connection holding the service account's token."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def post(self, path: str, body: dict[str, Any], expect: int = 200) -> dict[str, Any]:
+        self.conn.request("POST", path, json.dumps(body), self.headers)
+        response = self.conn.getresponse()
+        answer = response.read()
+        if response.status != expect:
+            raise RuntimeError(f"POST {path}: {response.status} {answer.decode()}")
+        return dict(json.loads(answer))
+
+
+class HttpDriver:
+    """A few keep-alive clients. Each starts its share of a round's instances through the API (untimed: it also
+    warms the worker that serves its connection), then all complete their instances' tasks at once (timed)."""
+
+    def __init__(self, port: int, token: str, db_path: Path, clients: int) -> None:
+        self.pool = [Client(port, token) for _ in range(clients)]
+        self.db_path = db_path
+
+    def run(self, instances: int, round_no: int) -> tuple[float, int]:
+        shares: list[list[str]] = [[] for _ in self.pool]
+        for n in range(instances):
+            body = {"process_id": PROCESS, "customer_id": f"H-{round_no}-{n}"}
+            shares[n % len(self.pool)].append(self.pool[n % len(self.pool)].post("/api/v1/instances", body, 201)["id"])
+        counts = [0] * len(self.pool)
+        errors: list[BaseException] = []
+        gate = threading.Barrier(len(self.pool) + 1)
+
+        def work(i: int) -> None:
+            gate.wait()
+            try:
+                counts[i] = work_through(
+                    self.db_path,
+                    shares[i],
+                    lambda task_id: self.pool[i].post(f"/api/v1/tasks/{task_id}/complete", DATA),
+                )
+            except BaseException as exc:  # reported after the run
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(self.pool))]
+        for thread in threads:
+            thread.start()
+        gate.wait()
+        began = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - began
+        if errors:
+            raise errors[0]
+        return sum(counts) / elapsed, sum(counts)
+
+
+def check(db_path: Path, expected: int, through_http: int) -> None:
+    """Every task of both paths completed, each with its audit event and KPI row."""
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        completed = db.execute("SELECT count(*) FROM human_task WHERE state = 'completed'").fetchone()[0]
+        audited = db.execute("SELECT count(*) FROM audit_event WHERE action = 'task_completed'").fetchone()[0]
+        kpis = db.execute("SELECT count(*) FROM task_kpi").fetchone()[0]
+        by_service = db.execute("SELECT count(*) FROM task_kpi WHERE completed_by = ?", (SERVICE,)).fetchone()[0]
+    assert completed == audited == kpis == expected, (completed, audited, kpis, expected)
+    assert by_service == through_http, (by_service, through_http)
+
+
+def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__)
+    args.add_argument("--instances", type=int, default=60, help="instances per path and round (10 tasks each)")
+    args.add_argument("--rounds", type=int, default=3, help="alternating rounds; each path's best round counts")
+    args.add_argument("--clients", type=int, default=4, help="HTTP client threads")
+    ns = args.parse_args()
+    facade_rates: list[float] = []
+    http_rates: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db_path = folder / "bench.db"
+        runtime, url, token = setup(folder)
+        facade(runtime, db_path, 5)  # warm-up: imports, parser, caches
+        port = free_port()
+        server = start_server(folder, url, port)
+        try:
+            wait_until_serving(server, port)
+            driver = HttpDriver(port, token, db_path, ns.clients)
+            for round_no in range(ns.rounds):
+                facade_rates.append(facade(runtime, db_path, ns.instances)[0])
+                http_rates.append(driver.run(ns.instances, round_no)[0])
+        finally:
+            server.terminate()
+            server.wait(30)
+            runtime.close()
+        tasks = ns.instances * 10
+        check(db_path, 50 + 2 * ns.rounds * tasks, ns.rounds * tasks)
+
+    def rates(found: list[float]) -> str:
+        return f"{max(found):8.1f} tasks/s  (rounds: {', '.join(f'{r:.0f}' for r in found)})"
+
+    print(f"model: 10 user tasks in a row; per path and round: {ns.instances} instances, {tasks} tasks")
+    print(f"engine facade (Runtime.complete in-process, 1 thread; SQLite WAL): {rates(facade_rates)}")
+    print(
+        f"HTTP API (POST /api/v1/tasks/<id>/complete; gunicorn 2 workers x 4 threads; {ns.clients} keep-alive clients):"
+    )
+    print(f"                                                                   {rates(http_rates)}")
+    print(f"best of {ns.rounds} alternating rounds each")
+    print(f"P5 = http / facade = {max(http_rates) / max(facade_rates):.2f}  (goal >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()

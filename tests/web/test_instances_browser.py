@@ -1,0 +1,42 @@
+"""A lead opens an instance in Chromium: the diagram is drawn with its elements coloured by state."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import Runtime
+from tests.web.conftest import BrowserPage
+
+
+@pytest.mark.browser
+def test_a_lead_sees_the_instance_diagram_coloured_by_state(
+    page: BrowserPage, runtime: Runtime, people: dict, deployed: None
+) -> None:
+    iid = runtime.start("quick_wins", actor="sam", customer_id="C-7")
+    runtime.skip(iid, "agree_success_goals", actor="lea", reason="goals agreed in the sales call")
+    page.sign_in("lea")
+
+    page.goto("/instances/")
+    page.page.get_by_role("link", name=iid[:8]).wait_for()
+    page.screenshot("list")
+
+    page.page.get_by_role("link", name=iid[:8]).click()
+    page.page.wait_for_selector(".diagram.jr-diagram-ready")
+    coloured = {
+        state: page.page.eval_on_selector_all(
+            f"g.djs-element.jr-{state}", "els => els.map(e => e.getAttribute('data-element-id')).sort()"
+        )
+        for state in ("done", "active", "waiting", "incident")
+    }
+    assert coloured == {
+        "done": ["agree_success_goals", "first_win_merge", "quick_wins_started"],
+        "active": ["confirm_first_win"],
+        "waiting": ["no_first_win_30_days"],
+        "incident": [],
+    }
+    stroke = page.page.eval_on_selector(
+        "g.djs-element.jr-active .djs-visual > :first-child", "el => getComputedStyle(el).stroke"
+    )
+    assert stroke == "rgb(15, 94, 156)"  # the active colour from the bundle's stylesheet
+    assert page.page.get_by_text("goals agreed in the sales call", exact=True).is_visible()
+    page.screenshot("detail")

@@ -1,0 +1,326 @@
+// The process designer: <div id="designer" data-xml-url data-lint-url data-draft-url data-deploy-url
+// data-upload-url data-download-name data-messages='{…}'> holding .designer-canvas and .designer-panel; the toolbar
+// buttons carry data-action (check, save-draft, deploy, download) and #designer-upload is the file input.
+// The Modeler edits the Camunda 7 attributes the engine reads; bpmnlint runs in the browser, the engine's deploy
+// lint on the server, and both pin their findings to the elements.
+import Modeler from 'bpmn-js/lib/Modeler';
+import {
+  BpmnPropertiesPanelModule,
+  BpmnPropertiesProviderModule,
+  CamundaPlatformPropertiesProviderModule
+} from 'bpmn-js-properties-panel';
+import lintModule from 'bpmn-js-bpmnlint';
+import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
+
+import lintConfig from './lint-config';
+import { isMissingDiagram, jsonAttribute, postJSON } from './format';
+import SlaPropertiesProvider from './sla-provider';
+import { showMessage } from './viewer';
+
+const SlaModule = {
+  __init__: ['jornadaSlaProvider'],
+  jornadaSlaProvider: ['type', SlaPropertiesProvider]
+};
+
+const DEFAULT_MESSAGES = {
+  loading: 'Loading the model…',
+  noDiagram: 'This model has no diagram layout (BPMNDiagram), so it cannot be edited here.',
+  loadFailed: 'The model could not be loaded: %s',
+  checking: 'Checking with the engine…',
+  noProblems: 'The engine found no problems.',
+  problems: 'The engine found %s problem(s); they are marked on the diagram and listed below.',
+  saved: 'Draft saved.',
+  deploying: 'Deploying…',
+  uploaded: 'File accepted into the editor. Save the draft or deploy to keep it.',
+  unsaved: 'Unsaved changes',
+  failed: 'The server refused: %s',
+  line: 'line %s',
+  element: 'element %s'
+};
+
+function format(template, value) {
+  return template.replace('%s', value);
+}
+
+class Designer {
+  constructor(root) {
+    this.root = root;
+    this.messages = Object.assign({}, DEFAULT_MESSAGES, jsonAttribute(root, 'data-messages', {}));
+    this.status = document.getElementById('designer-status');
+    this.problemList = document.getElementById('designer-problems');
+    this.canvasElement = root.querySelector('.designer-canvas');
+    this.dirty = false;
+    this.pinned = [];
+    this.modeler = new Modeler({
+      container: this.canvasElement,
+      propertiesPanel: { parent: root.querySelector('.designer-panel') },
+      additionalModules: [
+        BpmnPropertiesPanelModule,
+        BpmnPropertiesProviderModule,
+        CamundaPlatformPropertiesProviderModule,
+        SlaModule,
+        lintModule
+      ],
+      moddleExtensions: { camunda: camundaModdle },
+      linting: { bpmnlint: lintConfig, active: true },
+      jornadaSla: jsonAttribute(root, 'data-sla', {})
+    });
+    this.modeler.on('commandStack.changed', () => this.markDirty(true));
+    window.addEventListener('beforeunload', (event) => {
+      if (this.dirty) {
+        event.preventDefault();
+        event.returnValue = '';
+      }
+    });
+    this.bindToolbar();
+  }
+
+  bindToolbar() {
+    const actions = {
+      'check': () => this.check(),
+      'save-draft': () => this.saveDraft(),
+      'deploy': () => this.deploy(),
+      'download': () => this.download()
+    };
+    for (const button of document.querySelectorAll('[data-action]')) {
+      const action = actions[button.getAttribute('data-action')];
+      if (action) {
+        button.addEventListener('click', (event) => {
+          event.preventDefault();
+          this.run(button, action);
+        });
+      }
+    }
+    const upload = document.getElementById('designer-upload');
+    if (upload) {
+      upload.addEventListener('change', () => {
+        if (upload.files.length) {
+          this.run(upload, () => this.upload(upload.files[0]).finally(() => { upload.value = ''; }));
+        }
+      });
+    }
+  }
+
+  /** Run one toolbar action at a time, with its control disabled meanwhile. */
+  async run(control, action) {
+    if (this.busy) {
+      return;
+    }
+    this.busy = true;
+    control.disabled = true;
+    try {
+      await action();
+    } finally {
+      control.disabled = false;
+      this.busy = false;
+    }
+  }
+
+  setStatus(text, kind) {
+    if (this.status) {
+      this.status.textContent = text;
+      this.status.className = 'designer-status' + (kind ? ' designer-status-' + kind : '');
+    }
+  }
+
+  markDirty(dirty) {
+    this.dirty = dirty;
+    this.root.classList.toggle('designer-dirty', dirty);
+    const badge = document.getElementById('designer-dirty');
+    if (badge) {
+      badge.hidden = !dirty;
+    }
+  }
+
+  async load() {
+    this.setStatus(this.messages.loading);
+    try {
+      const response = await fetch(this.root.getAttribute('data-xml-url'), { credentials: 'same-origin' });
+      if (!response.ok) {
+        throw new Error(response.status + ' ' + response.statusText);
+      }
+      await this.importXML(await response.text());
+      this.setStatus('');
+    } catch (err) {
+      this.setStatus(format(this.messages.loadFailed, err.message || err), 'error');
+    }
+  }
+
+  /** Show ``xml`` in the editor; a model without diagram interchange gets a clear message instead. */
+  async importXML(xml) {
+    try {
+      await this.modeler.importXML(xml); // warnings are reported by the lint, not logged as errors
+    } catch (err) {
+      if (isMissingDiagram(err)) {
+        this.root.classList.add('designer-no-diagram');
+        showMessage(this.canvasElement, this.messages.noDiagram, 'info');
+        return;
+      }
+      throw err;
+    }
+    this.root.classList.remove('designer-no-diagram');
+    this.modeler.get('canvas').zoom('fit-viewport', 'auto');
+    this.markDirty(false);
+    this.clearProblems();
+  }
+
+  async xml() {
+    if (document.activeElement && this.root.contains(document.activeElement)) {
+      document.activeElement.blur(); // commits a properties-panel field still waiting for its debounce
+    }
+    const { xml } = await this.modeler.saveXML({ format: true });
+    return xml;
+  }
+
+  async check() {
+    this.setStatus(this.messages.checking);
+    const result = await postJSON(this.root.getAttribute('data-lint-url'), await this.xml(), 'application/xml');
+    this.report(result, this.messages.noProblems);
+    return result;
+  }
+
+  async saveDraft() {
+    const xml = await this.xml();
+    const saved = await postJSON(this.root.getAttribute('data-draft-url'), xml, 'application/xml');
+    if (!saved.ok) {
+      this.report(saved);
+      return;
+    }
+    this.markDirty(false);
+    const linted = await postJSON(this.root.getAttribute('data-lint-url'), xml, 'application/xml');
+    this.report(linted, [saved.data.message || this.messages.saved, linted.data.message].filter(Boolean).join(' '));
+  }
+
+  async deploy() {
+    this.setStatus(this.messages.deploying);
+    const result = await postJSON(this.root.getAttribute('data-deploy-url'), await this.xml(), 'application/xml');
+    if (result.ok && result.data.redirect) {
+      this.markDirty(false);
+      window.location.assign(result.data.redirect);
+      return;
+    }
+    this.report(result);
+  }
+
+  async download() {
+    const blob = new Blob([await this.xml()], { type: 'application/xml' });
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(blob);
+    link.download = this.root.getAttribute('data-download-name') || 'process.bpmn';
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
+  async upload(file) {
+    const body = new FormData();
+    body.append('file', file, file.name);
+    body.append('into', this.root.getAttribute('data-process-id') || '');
+    const result = await postJSON(this.root.getAttribute('data-upload-url'), body);
+    if (!result.ok) {
+      this.report(result);
+      return;
+    }
+    if (result.data.redirect) {
+      window.location.assign(result.data.redirect);
+      return;
+    }
+    await this.importXML(result.data.xml);
+    this.markDirty(true);
+    this.report(result, this.messages.uploaded);
+  }
+
+  /** Show a server answer: its problems pinned and listed, else ``success`` (default: the server's message). */
+  report(result, success) {
+    const problems = (result.data && result.data.problems) || [];
+    this.showProblems(problems);
+    if (problems.length) {
+      this.setStatus(format(this.messages.problems, problems.length), 'error');
+    } else if (!result.ok) {
+      this.setStatus(format(this.messages.failed, result.data.message || result.status), 'error');
+    } else {
+      this.setStatus(success || result.data.message || '', 'ok');
+    }
+  }
+
+  clearProblems() {
+    const overlays = this.modeler.get('overlays');
+    const canvas = this.modeler.get('canvas');
+    overlays.remove({ type: 'jr-problem' });
+    for (const id of this.pinned) {
+      canvas.removeMarker(id, 'jr-has-problem');
+    }
+    this.pinned = [];
+    if (this.problemList) {
+      this.problemList.replaceChildren();
+      this.problemList.hidden = true;
+    }
+  }
+
+  /** Pin each problem ({file, element, line, message}) to its element and list them all. */
+  showProblems(problems) {
+    this.clearProblems();
+    if (!problems.length || !this.problemList) {
+      return;
+    }
+    const registry = this.modeler.get('elementRegistry');
+    const overlays = this.modeler.get('overlays');
+    const canvas = this.modeler.get('canvas');
+    for (const problem of problems) {
+      const shape = problem.element && registry.get(problem.element);
+      if (shape && !shape.waypoints) {
+        if (!this.pinned.includes(shape.id)) {
+          this.pinned.push(shape.id);
+          canvas.addMarker(shape.id, 'jr-has-problem');
+        }
+        const pin = document.createElement('span');
+        pin.className = 'jr-problem-pin';
+        pin.textContent = '!';
+        pin.title = problem.message;
+        overlays.add(shape.id, 'jr-problem', { position: { top: -10, right: 10 }, html: pin });
+      } else if (shape) {
+        this.pinned.push(shape.id);
+        canvas.addMarker(shape.id, 'jr-has-problem');
+      }
+      this.problemList.append(this.problemItem(problem, shape));
+    }
+    this.problemList.hidden = false;
+  }
+
+  problemItem(problem, shape) {
+    const item = document.createElement('li');
+    const where = [problem.file];
+    if (problem.line) {
+      where.push(format(this.messages.line, problem.line));
+    }
+    if (problem.element) {
+      where.push(format(this.messages.element, problem.element));
+    }
+    const place = document.createElement(shape ? 'button' : 'span');
+    place.className = 'designer-problem-where' + (shape ? ' link' : '');
+    place.textContent = where.filter(Boolean).join(', ');
+    if (shape) {
+      place.type = 'button';
+      place.addEventListener('click', () => {
+        this.modeler.get('selection').select(shape);
+        this.modeler.get('canvas').scrollToElement(shape);
+      });
+    }
+    const message = document.createElement('span');
+    message.className = 'designer-problem-message';
+    message.textContent = problem.message;
+    item.append(place, ': ', message);
+    return item;
+  }
+}
+
+/** Start the designer if the page has one. */
+export function initDesigner(root) {
+  const element = root.getElementById ? root.getElementById('designer') : null;
+  if (element) {
+    const designer = new Designer(element);
+    element.jornadaDesigner = designer;
+    designer.load();
+  }
+}
