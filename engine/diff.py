@@ -25,6 +25,14 @@ _FOLDED = {  # BPMN nodes that may carry an id but are details of their owner, n
     "loopCardinality", "completionCondition", "timeDuration", "timeDate", "timeCycle", "script", "text",
 }  # fmt: skip
 _SKIPPED = {"incoming", "outgoing"}  # restate the flows' sourceRef/targetRef
+# Attributes at their BPMN 2.0 schema default: an editor may write them or leave them out, meaning the same.
+_DEFAULTS = {
+    "cancelActivity": "true", "isInterrupting": "true", "parallelMultiple": "false", "isForCompensation": "false",
+    "startQuantity": "1", "completionQuantity": "1", "instantiate": "false", "gatewayDirection": "Unspecified",
+    "isClosed": "false", "processType": "None", "eventGatewayType": "Exclusive", "isSequential": "false",
+    "behavior": "All", "isImmediate": "true", "implementation": "##unspecified", "method": "##unspecified",
+    "triggeredByEvent": "false", "cancelRemainingInstances": "true", "ordering": "Parallel",
+}  # fmt: skip
 # The attribute that tells Camunda siblings apart: camunda:property sla_stuck, camunda:formField subject, ….
 _KEYS = {"camunda:formField": "id", "camunda:value": "id"}
 LAYOUT = "diagram layout"
@@ -68,7 +76,7 @@ def _fold(node: etree._Element, path: str, into: dict[str, str], key_attr: str |
     start = len(into)
     for attr, value in node.attrib.items():
         name = _attr_name(str(attr))
-        if name == "id" and path or name == key_attr:
+        if (name == "id" and path) or name == key_attr or _DEFAULTS.get(name) == value:
             continue  # a detail's own id is noise; the sibling key is already part of the path
         into[f"{path} @{name}" if path else name] = value
     text = (node.text or "").strip()
@@ -78,6 +86,8 @@ def _fold(node: etree._Element, path: str, into: dict[str, str], key_attr: str |
     for child in node:
         if not isinstance(child.tag, str) or _is_element(child) or etree.QName(child).localname in _SKIPPED:
             continue
+        if etree.QName(child).namespace == BPMNDI:
+            continue  # the layout is compared shape by shape
         tag = _qname(child.tag)
         if tag == "bpmn:extensionElements":
             _fold(child, path, into, None)
@@ -100,16 +110,24 @@ def _readable(key: str) -> str:
     return key.replace("camunda:properties / ", "").removesuffix(" @value")
 
 
+def _coordinate(text: str) -> str:
+    """A coordinate rounded to whole pixels (editors write 100 or 100.0), or the text as it is."""
+    try:
+        return str(round(float(text)))
+    except ValueError:
+        return text
+
+
 def _layout(root: etree._Element) -> dict[str, str]:
-    """Per element id, its shape bounds or edge waypoints, as text."""
+    """Per element id, its shape bounds or edge waypoints, as text (label positions left out: editors add them)."""
     found: dict[str, str] = {}
     for shape in root.iter(f"{{{BPMNDI}}}BPMNShape", f"{{{BPMNDI}}}BPMNEdge"):
         owner = shape.get("bpmnElement")
         if not owner:
             continue
         points = [
-            ",".join(p.get(k, "") for k in ("x", "y", "width", "height") if p.get(k) is not None)
-            for p in shape.iter(f"{{{DC}}}Bounds", f"{{{DI}}}waypoint")
+            ",".join(_coordinate(p.get(k) or "") for k in ("x", "y", "width", "height") if p.get(k) is not None)
+            for p in shape.iterchildren(f"{{{DC}}}Bounds", f"{{{DI}}}waypoint")
         ]
         found[owner] = " ".join(points)
     return found
@@ -155,4 +173,3 @@ def compare(before_xml: str, after_xml: str) -> list[ElementChange]:
         if element_id not in after:
             result.append(ElementChange(element_id, "removed", kind, name))
     return result
-

@@ -81,6 +81,13 @@ class InstanceRecord:
     started_at: datetime
     ended_at: datetime | None
 
+    # Besides state_json and version, the columns an operation can change. An UPDATE sets only those that did:
+    # naming an indexed column in SET rewrites its index entry even when the value is the same.
+    CHANGING = ("status", "incident", "serializer_version", "ended_at")
+
+    def __post_init__(self) -> None:
+        self._written = self._changing()  # as the row holds them (fetched, or about to be inserted)
+
     @classmethod
     def fetch(cls, session: Session, instance_id: str) -> InstanceRecord | None:
         row = session.connection().execute(FETCH_INSTANCE, {"b_id": instance_id}).one_or_none()
@@ -88,23 +95,22 @@ class InstanceRecord:
 
     def insert(self, session: Session) -> None:
         session.connection().execute(INSERT_INSTANCE, self._values())
+        self._written = self._changing()
 
     def update(self, session: Session) -> None:
-        """Write back what an operation can change (the other columns are fixed at start)."""
-        values = {
-            "b_id": self.id,
-            "b_version": self.version,
-            "status": self.status,
-            "incident": self.incident,
-            "state_json": self.state_json,
-            "serializer_version": self.serializer_version,
-            "ended_at": self.ended_at,
-            "version": self.version + 1,
-        }
+        """Write back the workflow state and what else changed (the other columns are fixed at start)."""
+        now = self._changing()
+        values = {"b_id": self.id, "b_version": self.version, "version": self.version + 1}
+        values["state_json"] = self.state_json
+        values |= {key: new for key, new, was in zip(self.CHANGING, now, self._written, strict=True) if new != was}
         changed = session.connection().execute(UPDATE_INSTANCE, values).rowcount
         if changed != 1:
             raise ConflictError(f"instance {self.id} was changed by another session at the same time; reload and retry")
         self.version += 1
+        self._written = now
+
+    def _changing(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, key) for key in self.CHANGING)
 
     def _values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

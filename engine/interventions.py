@@ -229,6 +229,7 @@ def repeat(workflow: BpmnWorkflow, element_id: str) -> tuple[Task, str, list[Tas
     before = TaskState.get_name(task.state)
     removed = workflow.reset_from_task_id(task.id)
     _renew_id(task)
+    _forget_removed_catches(workflow)
     return task, before, removed
 
 
@@ -245,6 +246,20 @@ def _renew_id(task: Task) -> None:
         parent._children = [new if child == old else child for child in parent._children]
     for child in task.children:
         child._parent = new
+
+
+def _forget_removed_catches(workflow: BpmnWorkflow) -> None:
+    """Keep only live tasks among those waiting for an event. The library's reset drops tasks from the tree but
+    leaves a removed timer or message catch registered, and the next timer refresh would then fail on it."""
+    attached = {id(workflow), *(id(sub) for sub in workflow.subprocesses.values())}
+    manager = workflow.event_manager
+    live = {
+        task.id: task
+        for task in manager.tasks.values()
+        if id(task.workflow) in attached and task.workflow.tasks.get(task.id) is task
+    }
+    manager.tasks.clear()
+    manager.tasks.update(live)
 
 
 def open_elements(workflow: BpmnWorkflow) -> list[str]:

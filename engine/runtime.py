@@ -419,7 +419,8 @@ class Runtime:
                 "claimed_at": row.claimed_at or u.now,
                 "assignee": row.assignee or actor,
             }
-            self._set_task(u, row.id, **done)
+            # SET only what changes: naming an indexed column (assignee) rewrites its index entry even when equal
+            self._set_task(u, row.id, **{key: value for key, value in done.items() if row._mapping[key] != value})
             kpi.record(u.session, {**row._mapping, **done})
             ex.closed.add(row.task_id)
             ex.record(

@@ -17,7 +17,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, func, or_, select
 
-from engine.errors import EngineError, FormValidationError
+from engine.errors import EngineError, FormValidationError, NotFound
+from engine.interventions import FINAL
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from processes.customers import Customer
 from web.context import me, read_session, runtime, status_of
@@ -29,7 +30,6 @@ bp = Blueprint("instances", __name__)
 PAGE_SIZE = 25
 STATUSES = ("running", "waiting", "completed", "cancelled", "incident")
 OPEN = ("ready", "claimed")
-OPERATIONS = ("cancel", "retry", "skip", "repeat")
 
 
 def status_label(status: str) -> str:
@@ -128,8 +128,8 @@ class Row:
     steps: list[tuple[int, str, bool]]  # (human task id, name, stuck) of the open human tasks
 
 
-def _listing(filters: Filters, now: datetime) -> Select[Any]:
-    query = select(
+def _listing(filters: Filters, now: datetime) -> Select[*tuple[Any, ...]]:
+    query: Select[*tuple[Any, ...]] = select(
         ProcessInstance.id,
         ProcessInstance.process_id,
         ProcessInstance.customer_id,
@@ -272,7 +272,9 @@ def _entry(event: AuditEvent) -> Entry:
     return Entry(event.at, event.actor, event.action, action_label(event.action), facts, pretty)
 
 
-def _page(instance_id: str, errors: Mapping[str, Mapping[str, str]] | None = None, form: Any = None) -> str:
+def _page(
+    instance_id: str, errors: Mapping[str, Mapping[str, str]] | None = None, form: Mapping[str, str] | None = None
+) -> str:
     view = runtime().instance_view(instance_id)
     instance = view.instance
     now = runtime().clock.now()
@@ -300,7 +302,7 @@ def _page(instance_id: str, errors: Mapping[str, Mapping[str, str]] | None = Non
         timeline=timeline,
         data=json.dumps(view.data, ensure_ascii=False, sort_keys=True, indent=2, default=str),
         now=now,
-        live=instance.status not in ("completed", "cancelled"),
+        live=instance.status not in FINAL,
         may_operate=me().has(*LEADS),
         errors=errors or {},
         form=form or {},
@@ -326,7 +328,7 @@ def diagram(instance_id: str) -> ResponseReturnValue:
             .where(ProcessInstance.id == instance_id)
         ).scalar_one_or_none()
     if found is None:
-        return Response(_("No such instance."), status=404, mimetype="text/plain")
+        raise NotFound(f"process instance {instance_id} does not exist")
     return Response(found, mimetype="application/xml")
 
 
@@ -340,14 +342,16 @@ def _run(operation: str, instance_id: str, element: str, reason: str) -> str:
         return _("Incident retried; the instance is now %(status)s.", status=status_label(status))
     if operation == "skip":
         status = rt.skip(instance_id, element, actor=actor, reason=reason)
-        return _("Step %(step)s skipped; the instance is now %(status)s.", step=element, status=status_label(status))
+        return _("Step skipped; the instance is now %(status)s.", status=status_label(status))
     status = rt.repeat(instance_id, element, actor=actor, reason=reason)
-    return _("Step %(step)s runs again; the instance is now %(status)s.", step=element, status=status_label(status))
+    return _("The step runs again; the instance is now %(status)s.", status=status_label(status))
 
 
 @bp.post("/<instance_id>/<any(cancel, retry, skip, repeat):operation>")
 @requires(*LEADS)
 def operate(instance_id: str, operation: str) -> ResponseReturnValue:
+    """One operation of the form; a missing reason or step, or a refusal by the engine, comes back inline on the
+    operation's form with what was typed, and nothing is changed."""
     reason = request.form.get("reason", "").strip()
     element = request.form.get("element", "").strip()
     errors: dict[str, str] = {}
@@ -355,16 +359,13 @@ def operate(instance_id: str, operation: str) -> ResponseReturnValue:
         errors["element"] = _("Step: choose the step.")
     if not reason:
         errors["reason"] = _("Reason: say why; it is kept in the audit trail.")
+    code = 422
     if not errors:
         try:
             flash(_run(operation, instance_id, element, reason), "success")
             return redirect(url_for("instances.show", instance_id=instance_id), 303)
         except FormValidationError as exc:
             errors = {e.field: e.message for e in exc.errors}
-            code = 422
         except EngineError as exc:
-            errors = {"operation": str(exc)}
-            code = status_of(exc)
-    else:
-        code = 422
+            errors, code = {"operation": str(exc)}, status_of(exc)
     return _page(instance_id, errors={operation: errors}, form=request.form), code

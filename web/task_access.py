@@ -89,6 +89,16 @@ def held_by_other(me: Principal, task: TaskRef) -> bool:
     return task.assignee is not None and task.assignee != me.username
 
 
+def may_unclaim(me: Principal, task: TaskRef) -> bool:
+    """The holder puts a task back in the queue; leads and admins take it back from anyone."""
+    return task.open and task.assignee is not None and (task.assignee == me.username or me.sees_all_tasks)
+
+
+def may_reassign(me: Principal, task: TaskRef) -> bool:
+    """Leads and admins hand over any open task; staff only a task they hold."""
+    return task.open and (me.sees_all_tasks or task.assignee == me.username)
+
+
 # -- operations ----------------------------------------------------------------------------------------------
 def claim(me: Principal, task: TaskRef) -> None:
     runtime().claim(task.id, actor=me.username, groups=me.task_groups())
@@ -112,12 +122,12 @@ def assignable(task_groups: frozenset[str]) -> list[tuple[str, str]]:
 
 
 def check_reassign(me: Principal, task: TaskRef, target: str) -> None:
-    """Leads and admins hand any open task to a member of its groups; staff only a task they hold."""
+    """``may_reassign``, and the new assignee is an active member of one of the task's groups."""
     if not target:
         raise ActionRefused(_("Choose the person to hand the task to."))
     if not task.open:
         raise ActionRefused(_("Task %(id)s (%(name)s) is %(state)s.", id=task.id, name=task.name, state=task.state))
-    if not me.sees_all_tasks and task.assignee != me.username:
+    if not may_reassign(me, task):
         raise ActionRefused(
             _("Task %(id)s (%(name)s): you can reassign only a task you hold.", id=task.id, name=task.name)
         )

@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import TemplateError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 from sqlalchemy import select
 
 from engine.forms import Field
@@ -38,7 +39,7 @@ def instructions(documentation: str, data: Mapping[str, Any]) -> str:
     if "{" not in documentation:
         return documentation
     try:
-        return _DOCS.from_string(documentation).render(**data)
+        return _DOCS.from_string(documentation).render(dict(data))
     except TemplateError:
         return documentation
 
@@ -62,6 +63,25 @@ class Input:
     @property
     def html_id(self) -> str:
         return f"field-{self.name}"
+
+    @property
+    def error_id(self) -> str:
+        return f"{self.html_id}-error"
+
+    @property
+    def attributes(self) -> Markup:
+        """The attributes every kind of input shares: id, name, constraints, required and error state."""
+        pairs = [("id", self.html_id), ("name", self.name)]
+        if self.required:
+            pairs += [("required", ""), ("aria-required", "true")]
+        if self.readonly:
+            pairs.append(("readonly", ""))
+        if self.error:
+            pairs += [("aria-invalid", "true"), ("aria-describedby", self.error_id)]
+        pairs += list(self.attrs.items())
+        return Markup(" ").join(
+            Markup('{}="{}"').format(name, value) if value else Markup(name) for name, value in pairs
+        )
 
 
 def _kind(f: Field) -> str:

@@ -29,35 +29,33 @@ def _render(
     submitted: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     problems: list[str] | None = None,
-    reassign_error: str | None = None,
+    handover: dict[str, str] | None = None,
+    handover_error: str | None = None,
     comment: str = "",
     comment_error: str | None = None,
 ) -> str:
-    principal = me()
+    principal, now = me(), runtime().clock.now()
     view = runtime().task_view(task.id)
     row = view.row
-    ctx = task_page.context(task.instance_id, task.customer_id, task.process_id)
-    may_work = task.open and not task_access.held_by_other(principal, task)
     return render_template(
         "tasks/show.html",
         task=task,
         row=row,
-        ctx=ctx,
+        ctx=task_page.context(task.instance_id, task.customer_id, task.process_id),
         instructions=task_page.instructions(view.documentation, view.data),
         inputs=task_page.inputs(view.fields, view.data, submitted=submitted, errors=errors),
         problems=problems or [],
-        may_work=may_work,
-        may_unclaim=task.open
-        and task.assignee is not None
-        and (task.assignee == principal.username or principal.sees_all_tasks),
+        may_work=task.open and not task_access.held_by_other(principal, task),
+        may_unclaim=task_access.may_unclaim(principal, task),
+        may_reassign=task_access.may_reassign(principal, task),
         assignees=[user for user in task_access.assignable(task.groups) if user[0] != task.assignee],
-        may_reassign=task.open and (principal.sees_all_tasks or task.assignee == principal.username),
-        reassign_error=reassign_error,
+        handover=handover or {},
+        handover_error=handover_error,
         comments=task_access.comments(task.id),
         comment=comment,
         comment_error=comment_error,
-        badge=task_format.sla_badge(row, runtime().clock.now()),
-        age=task_format.age(row.created_at, runtime().clock.now()),
+        badge=task_format.sla_badge(row, now),
+        age=task_format.age(row.created_at, now),
         moment=task_format.moment,
         markers={row.element_id: "current"},
     )
@@ -122,7 +120,7 @@ def reassign(task_id: int) -> ResponseReturnValue:
         else:
             task_access.reassign(principal, task, target)
     except task_access.ActionRefused as exc:
-        return _render(task, reassign_error=str(exc)), 422
+        return _render(task, handover={"assignee": target, "note": note}, handover_error=str(exc)), 422
     except EngineError as exc:
         flash(str(exc), "error")
         return redirect(_page(task_id), 303)

@@ -57,6 +57,21 @@ REMINDED = process(
     + flow("f3", "remind", "reminded_end"),
 )
 
+REMINDED_LATER = process(
+    "reminded_later",
+    '<bpmn:startEvent id="start"/>'
+    + user_task("prepare", "Prepare call")
+    + user_task("call", "Call customer")
+    + '<bpmn:boundaryEvent id="remind" attachedToRef="call" cancelActivity="false">'
+    "<bpmn:timerEventDefinition><bpmn:timeDuration>P2D</bpmn:timeDuration></bpmn:timerEventDefinition>"
+    "</bpmn:boundaryEvent>"
+    + '<bpmn:endEvent id="reminded_end"/><bpmn:endEvent id="end"/>'
+    + flow("f0", "start", "prepare")
+    + flow("f1", "prepare", "call")
+    + flow("f2", "call", "end")
+    + flow("f3", "remind", "reminded_end"),
+)
+
 
 # -- helpers -------------------------------------------------------------------------------------------------
 def tasks(runtime: Runtime, iid: str) -> list[tuple[str, str, str | None]]:
@@ -235,6 +250,24 @@ def test_repeating_a_step_with_a_boundary_timer_sets_the_timer_again(runtime: Ru
         [timer] = s.execute(select(Timer).where(Timer.instance_id == iid)).scalars()
     assert timer.element_id == "remind"
     assert abs((timer.due_at - clock.now()).total_seconds() - 2 * 86400) < 1  # two days from the repeat
+
+
+def test_repeating_the_step_before_a_timer_drops_the_timer_until_the_step_is_done_again(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    runtime.deploy({"reminded.bpmn": REMINDED_LATER}, actor="designer")
+    iid = runtime.start("reminded_later", actor="sam")
+    runtime.complete(open_task(runtime, iid, "prepare").id, actor="sam")
+    runtime.repeat(iid, "prepare", actor="lea", reason="prepared for the wrong product")
+    assert events(runtime, iid, "incident_raised") == []
+    assert instance(runtime, iid).status == "running"
+    with runtime.store.session() as s:
+        assert s.execute(select(Timer).where(Timer.instance_id == iid)).first() is None
+    clock.advance(days=3)
+    assert runtime.fire_due_timers() == 0
+    runtime.complete(open_task(runtime, iid, "prepare").id, actor="sam")
+    with runtime.store.session() as s:
+        assert [t.element_id for t in s.execute(select(Timer).where(Timer.instance_id == iid)).scalars()] == ["remind"]
 
 
 @pytest.mark.parametrize(

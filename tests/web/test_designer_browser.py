@@ -107,5 +107,6 @@ def test_a_draft_saved_in_the_editor_is_listed_and_reopened(
     select_element(page, "triage_ticket")
     assert page.page.get_by_label("Stuck after (sla_stuck)").input_value() == "PT6H"
     page.page.get_by_role("link", name="Compare versions").click()
-    page.page.get_by_text("1 element differs.").wait_for()
+    page.page.wait_for_load_state()
     page.screenshot("compare")
+    page.page.get_by_text("1 element differs.").wait_for()

@@ -40,3 +40,25 @@ def test_a_lead_sees_the_instance_diagram_coloured_by_state(
     assert stroke == "rgb(15, 94, 156)"  # the active colour from the bundle's stylesheet
     assert page.page.get_by_text("goals agreed in the sales call", exact=True).is_visible()
     page.screenshot("detail")
+
+    page.page.get_by_text("Skip a step").click()
+    page.page.get_by_label("Step to skip").select_option("confirm_first_win")
+    page.page.locator("#skip-reason").fill("   ")  # passes the browser's required check, not ours
+    page.page.get_by_role("button", name="Skip step").click()
+    page.page.wait_for_selector("#skip-reason-error")
+    assert page.page.locator("#skip-reason-error").inner_text() == "Reason: say why; it is kept in the audit trail."
+    assert page.page.get_by_label("Step to skip").input_value() == "confirm_first_win"
+    page.screenshot("inline-error")
+
+    page.page.get_by_text("Repeat a step").click()
+    page.page.get_by_label("Step to repeat").select_option("agree_success_goals")
+    page.page.locator("#repeat-reason").fill("the goals were agreed with the wrong contact")
+    page.page.get_by_role("button", name="Repeat step").click()
+    page.page.wait_for_selector(".diagram.jr-diagram-ready")
+    assert page.page.locator(".flash").inner_text() == "The step runs again; the instance is now running."
+    active = page.page.eval_on_selector_all(
+        "g.djs-element.jr-active", "els => els.map(e => e.getAttribute('data-element-id'))"
+    )
+    assert active == ["agree_success_goals"]
+    assert page.page.locator("ol.timeline strong", has_text="Incident").count() == 0
+    page.screenshot("after-repeat")

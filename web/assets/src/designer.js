@@ -144,6 +144,7 @@ class Designer {
     } catch (err) {
       this.setStatus(format(this.messages.loadFailed, err.message || err), 'error');
     }
+    this.root.classList.add('designer-ready');
   }
 
   /** Show ``xml`` in the editor; a model without diagram interchange gets a clear message instead. */
@@ -159,9 +160,33 @@ class Designer {
       throw err;
     }
     this.root.classList.remove('designer-no-diagram');
-    this.modeler.get('canvas').zoom('fit-viewport', 'auto');
+    this.fit();
     this.markDirty(false);
     this.clearProblems();
+  }
+
+  /** Show the whole diagram, centred in the space right of the tool palette (never zoomed in beyond 100%). */
+  fit() {
+    const canvas = this.modeler.get('canvas');
+    canvas.zoom('fit-viewport', 'auto');
+    const palette = this.canvasElement.querySelector('.djs-palette');
+    const { inner, outer } = canvas.viewbox();
+    const margin = 16;
+    const left = palette
+      ? palette.getBoundingClientRect().right - this.canvasElement.getBoundingClientRect().left + margin
+      : margin;
+    const width = outer.width - left - margin;
+    const height = outer.height - 2 * margin;
+    if (width <= 0 || height <= 0 || !inner.width || !inner.height) {
+      return;
+    }
+    const scale = Math.min(width / inner.width, height / inner.height, 1);
+    canvas.viewbox({
+      x: inner.x - (left + (width - inner.width * scale) / 2) / scale,
+      y: inner.y - (margin + (height - inner.height * scale) / 2) / scale,
+      width: outer.width / scale,
+      height: outer.height / scale
+    });
   }
 
   async xml() {
