@@ -118,7 +118,7 @@ class HumanTask(Base):
     candidate_groups: Mapped[str] = mapped_column(String(300), default="")
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=50)
-    state: Mapped[str] = mapped_column(String(20))  # ready claimed completed cancelled
+    state: Mapped[str] = mapped_column(String(20))  # ready claimed completed cancelled skipped
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

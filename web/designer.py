@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -29,6 +30,7 @@ from engine.diff import LAYOUT, ElementChange, compare
 from engine.errors import DeployError, NotFound, Problem
 from engine.lint import BPMN, NS, lint, read
 from engine.models import ProcessDefinition
+from engine.specs import parse_xml
 from web.context import audited_unit, me, read_session, record, runtime
 from web.models import ProcessDraft
 from web.permissions import DESIGN, requires
@@ -57,9 +59,20 @@ class ProcessEntry:
     versions: list[Version]
     draft: ProcessDraft | None
 
-    @property
+    @cached_property
     def name(self) -> str:
-        return self.versions[0].name if self.versions else self.process_id
+        """The latest version's name, else the name the draft gives the process, else its id."""
+        if self.versions:
+            return self.versions[0].name
+        if self.draft is not None:
+            try:
+                root = parse_xml(self.draft.bpmn_xml.encode("utf-8"))
+            except etree.XMLSyntaxError:
+                return self.process_id
+            found = root.xpath("//bpmn:process[@id=$p]/@name", namespaces=NS, p=self.process_id)
+            if found:
+                return str(found[0])
+        return self.process_id
 
     @property
     def latest(self) -> int | None:
@@ -415,8 +428,9 @@ def discard_draft(process_id: str) -> ResponseReturnValue:
     if _discard_draft(process_id, "discarded"):
         flash(_("Draft of %(id)s discarded.", id=process_id), "success")
     with read_session() as session:
-        exists = latest(session, process_id) is not None
-    return redirect(url_for("designer.editor" if exists else "designer.index", process_id=process_id), 303)
+        deployed = latest(session, process_id) is not None
+    target = url_for("designer.editor", process_id=process_id) if deployed else url_for("designer.index")
+    return redirect(target, 303)
 
 
 @bp.post("/<process_id>/deploy")

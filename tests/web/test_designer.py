@@ -236,16 +236,23 @@ def test_a_new_process_from_the_template_deploys_as_it_is(designer: FlaskClient,
 
 
 def test_compare_lists_the_changed_elements(designer: FlaskClient, runtime: Runtime) -> None:
-    changed = SUPPORT.replace(TRIAGE_STUCK, '<camunda:property name="sla_stuck" value="PT6H"/>', 1).replace(
-        'camunda:candidateGroups="support"', 'camunda:candidateGroups="csm"', 1
+    note = '<bpmn:textAnnotation id="note_sla"><bpmn:text>Triage SLA raised</bpmn:text></bpmn:textAnnotation>'
+    changed = (
+        SUPPORT.replace(TRIAGE_STUCK, '<camunda:property name="sla_stuck" value="PT6H"/>', 1)
+        .replace('camunda:candidateGroups="support"', 'camunda:candidateGroups="csm"', 1)
+        .replace("</bpmn:process>", note + "</bpmn:process>", 1)
     )
     runtime.deploy({"support.bpmn": changed.encode()}, actor="dan")
     html = designer.get("/designer/support/compare?before=1&after=2").get_data(as_text=True)
-    assert "1 element differs." in html
+    assert "2 elements differ." in html
     triage = html.split("<code>triage_ticket</code>", 1)[1].split("</tr>", 1)[0]
     assert "camunda:candidateGroups" in triage and "<del>support</del>" in triage and "<ins>csm</ins>" in triage
     assert "camunda:property sla_stuck" in triage and "<del>PT4H</del>" in triage and "<ins>PT6H</ins>" in triage
+    assert "added" in html.split("<code>note_sla</code>", 1)[1].split("</tr>", 1)[0]
+    backwards = designer.get("/designer/support/compare?before=2&after=1").get_data(as_text=True)
+    assert "removed" in backwards.split("<code>note_sla</code>", 1)[1].split("</tr>", 1)[0]
     assert "No element changed." in designer.get("/designer/support/compare?before=2&after=2").get_data(as_text=True)
+    assert designer.get("/designer/support/compare?before=7&after=2").status_code == 404
 
 
 def test_downloads_return_the_xml_as_an_attachment(designer: FlaskClient, runtime: Runtime) -> None:

@@ -16,6 +16,10 @@ from tests.web.conftest import BrowserPage
 pytestmark = pytest.mark.browser
 
 TICKET = {"subject": "Report export fails", "severity": "high", "channel": "email"}
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE definitions [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">&secret;</bpmn:definitions>
+"""
 
 
 def open_support_editor(page: BrowserPage) -> None:
@@ -86,7 +90,7 @@ def test_the_engine_lint_findings_are_pinned_to_the_element_and_listed(
     page.screenshot("problems")
 
     page.page.get_by_role("button", name="Deploy as a new version").click()
-    page.page.get_by_text("The engine found 1 problem(s)").wait_for()
+    page.page.get_by_text("The engine refused to deploy this model.").wait_for()
     with runtime.store.session() as s:
         assert s.execute(select(ProcessDefinition.version).where(ProcessDefinition.process_id == "support")).all() == [
             (1,)
@@ -110,3 +114,27 @@ def test_a_draft_saved_in_the_editor_is_listed_and_reopened(
     page.page.wait_for_load_state()
     page.screenshot("compare")
     page.page.get_by_text("1 element differs.").wait_for()
+
+
+def test_a_new_process_from_the_template_and_a_refused_upload_in_the_editor(
+    page: BrowserPage, runtime: Runtime, people: dict, deployed: None
+) -> None:
+    page.sign_in("dan")
+    page.goto("/designer/")
+    page.page.get_by_label("Process id").fill("renewal_review")
+    page.page.get_by_label("Name").fill("Renewal review")
+    page.page.get_by_role("button", name="Create draft").click()
+    page.page.get_by_text("Process renewal_review created from the template as a draft.").wait_for()
+    page.page.locator('.designer-canvas [data-element-id="first_step"]').wait_for()
+    for element_id in ("start_renewal_review", "first_step", "end_renewal_review"):
+        assert page.page.locator(f'.designer-canvas g.djs-shape[data-element-id="{element_id}"]').count() == 1
+
+    page.page.locator("#designer-upload").set_input_files(
+        files=[{"name": "evil.bpmn", "mimeType": "application/xml", "buffer": XXE}]
+    )
+    problems = page.page.locator("#designer-problems")
+    problems.get_by_text("evil.bpmn, line 2").wait_for()
+    assert "DOCTYPE" in problems.inner_text()
+    expect(page.page.locator("#designer-status")).to_have_text("evil.bpmn was refused.")
+    page.screenshot("refused-upload")
+    assert page.page.locator('.designer-canvas [data-element-id="first_step"]').count() == 1  # editor unchanged

@@ -49,6 +49,11 @@ def test_a_lead_sees_the_instance_diagram_coloured_by_state(
     assert page.page.locator("#skip-reason-error").inner_text() == "Reason: say why; it is kept in the audit trail."
     assert page.page.get_by_label("Step to skip").input_value() == "confirm_first_win"
     page.screenshot("inline-error")
+    # Chrome reports every 4xx document in the console: this one is the refused form's 422, the only message
+    assert page.console_errors == [
+        "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
+    ]
+    page.console_errors.clear()
 
     page.page.get_by_text("Repeat a step").click()
     page.page.get_by_label("Step to repeat").select_option("agree_success_goals")

@@ -260,10 +260,12 @@ class Designer {
   report(result, success) {
     const problems = (result.data && result.data.problems) || [];
     this.showProblems(problems);
-    if (problems.length) {
-      this.setStatus(format(this.messages.problems, problems.length), 'error');
+    if (result.data.ok === false && result.data.message) {
+      this.setStatus(result.data.message, 'error'); // a refusal; its problems are listed below
     } else if (!result.ok) {
       this.setStatus(format(this.messages.failed, result.data.message || result.status), 'error');
+    } else if (problems.length) {
+      this.setStatus(format(this.messages.problems, problems.length), 'error');
     } else {
       this.setStatus(success || result.data.message || '', 'ok');
     }

@@ -50,8 +50,9 @@ export async function postJSON(url, body, contentType) {
   let data;
   try {
     data = await response.json();
-  } catch (err) {
-    data = { message: response.status + ' ' + response.statusText };
+  } catch (err) { // e.g. the sign-in page after the session expired
+    const reason = response.redirected ? response.url : response.status + ' ' + response.statusText;
+    return { ok: false, status: response.status, data: { message: reason } };
   }
   return { ok: response.ok && data.ok !== false, status: response.status, data };
 }
