@@ -21,7 +21,7 @@ $(MO): web/translations/pt_BR/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile -d web/translations >/dev/null
 
 # The editor, viewer and chart JavaScript, bundled from npm packages into web/static/dist (no CDN at run time).
-$(ASSETS): web/assets/package.json web/assets/package-lock.json $(wildcard web/assets/src/*)
+$(ASSETS): web/assets/package.json web/assets/package-lock.json $(wildcard web/assets/*.mjs web/assets/src/*)
 	scripts/system-packages.sh node
 	cd web/assets && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	touch $(ASSETS)

@@ -25,11 +25,13 @@ from lxml import etree
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from engine import deploy as deploying
 from engine.deploy import latest
 from engine.diff import LAYOUT, ElementChange, compare
 from engine.errors import DeployError, NotFound, Problem
 from engine.lint import BPMN, NS, lint, read
 from engine.models import ProcessDefinition
+from engine.runtime import Unit
 from engine.specs import parse_xml
 from web.context import audited_unit, me, read_session, record, runtime
 from web.models import ProcessDraft
@@ -201,12 +203,17 @@ def _save_draft(process_id: str, xml: str, based_on: int | None, source: str) ->
 
 def _discard_draft(process_id: str, reason: str) -> bool:
     with audited_unit() as u:
-        draft = _draft(u.session, process_id)
-        if draft is None:
-            return False
-        before = {"sha256": hashlib.sha256(draft.bpmn_xml.encode("utf-8")).hexdigest(), "saved_by": draft.saved_by}
-        u.session.execute(delete(ProcessDraft).where(ProcessDraft.id == draft.id))
-        record(u, "draft_discarded", {"before": before, "after": None, "reason": reason}, process_id=process_id)
+        return _discard_draft_in(u, process_id, reason)
+
+
+def _discard_draft_in(u: Unit, process_id: str, reason: str) -> bool:
+    """Delete the draft of ``process_id`` inside the caller's transaction, audited as draft_discarded."""
+    draft = _draft(u.session, process_id)
+    if draft is None:
+        return False
+    before = {"sha256": hashlib.sha256(draft.bpmn_xml.encode("utf-8")).hexdigest(), "saved_by": draft.saved_by}
+    u.session.execute(delete(ProcessDraft).where(ProcessDraft.id == draft.id))
+    record(u, "draft_discarded", {"before": before, "after": None, "reason": reason}, process_id=process_id)
     return True
 
 
@@ -442,15 +449,19 @@ def deploy(process_id: str) -> ResponseReturnValue:
         _entry(session, process_id)
         file_name = _file_name(session, process_id)
     try:
-        results = runtime().deploy({file_name: data}, actor=me().username)
+        with audited_unit() as u:  # the new version and the end of its draft, together or not at all
+            results = deploying.deploy(
+                u.session, {file_name: data}, topics=runtime().handlers, actor=me().username, now=u.now
+            )
+            changed = [r for r in results if r.changed]
+            if changed:
+                _discard_draft_in(u, process_id, "deployed")
     except DeployError as exc:
         return _answer(False, _("The engine refused to deploy this model."), exc.problems)
-    changed = [r for r in results if r.changed]
     if not changed:
         found = next((r for r in results if r.process_id == process_id), results[0])
         message = _("Nothing to deploy: the model is identical to version %(version)s.", version=found.version)
         return _answer(True, message)
-    _discard_draft(process_id, "deployed")
     for result in changed:
         flash(_("%(id)s version %(version)s deployed.", id=result.process_id, version=result.version), "success")
     target = next((r for r in changed if r.process_id == process_id), changed[0])
