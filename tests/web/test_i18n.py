@@ -17,7 +17,7 @@ CATALOGUE = WEB / "translations" / "pt_BR" / "LC_MESSAGES" / "messages.po"
 METHODS = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
 # Text that is the same in every language: the product name, symbols, units.
-UNIVERSAL = re.compile(r"^(·? ?Jornada|[\W\d_]+|p50|p90|SLA|KPIs?|CSV|ID|MRR|API|BPMN|OK|UTC)$")
+UNIVERSAL = re.compile(r"^(·? ?Jornada|v|p50 · p90|[\W\d_]+|p50|p90|SLA|KPIs?|CSV|ID|MRR|API|BPMN|OK|UTC)$")
 
 
 def marked_messages() -> set[str]:
@@ -32,7 +32,12 @@ def marked_messages() -> set[str]:
 def test_every_marked_message_has_a_brazilian_portuguese_translation() -> None:
     with CATALOGUE.open("rb") as handle:
         catalogue = read_po(handle)
-    translated = {m.id for m in catalogue if m.id and m.string and not m.fuzzy}
+    # A plural entry has a tuple id (singular, plural) and one msgstr per form; every form must be filled.
+    translated = {
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in catalogue
+        if m.id and all(m.string if isinstance(m.string, tuple) else [m.string]) and not m.fuzzy
+    }
     missing = sorted(m for m in marked_messages() if m not in translated)
     assert not missing, f"{len(missing)} messages without a pt_BR translation (run scripts/i18n.sh): {missing[:20]}"
 
