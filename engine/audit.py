@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from engine.dml import Prepared
 from engine.models import AuditEvent, AuditHead, core
 
 GENESIS = "0" * 64
@@ -76,10 +77,10 @@ def _digest(
     return sha256("\x1f".join(fields))
 
 
-def ensure_head(session: Session) -> None:
-    if session.get(AuditHead, 1) is None:
-        session.add(AuditHead(id=1, last_seq=0, last_hash=GENESIS))
-        session.flush()
+def ensure_head(session: Session | Connection) -> None:
+    conn = session if isinstance(session, Connection) else session.connection()
+    if conn.execute(select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is None:
+        conn.execute(_HEAD.insert(), {"id": 1, "last_seq": 0, "last_hash": GENESIS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,18 +105,19 @@ class Appended:
 # The statements of every append, built once (building a Core statement costs more than running it)
 _HEAD, _EVENT = core(AuditHead), core(AuditEvent)
 READ_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
-MOVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(last_seq=bindparam("b_seq"), last_hash=bindparam("b_hash"))
-MOVE_HEAD_FROM = MOVE_HEAD.where(
-    _HEAD.c.last_seq == bindparam("b_from_seq"), _HEAD.c.last_hash == bindparam("b_from_hash")
+_MOVE = _HEAD.update().where(_HEAD.c.id == 1).values(last_seq=bindparam("b_seq"), last_hash=bindparam("b_hash"))
+MOVE_HEAD = Prepared(_MOVE)
+MOVE_HEAD_FROM = Prepared(
+    _MOVE.where(_HEAD.c.last_seq == bindparam("b_from_seq"), _HEAD.c.last_hash == bindparam("b_from_hash"))
 )
-INSERT_EVENT = _EVENT.insert()
+INSERT_EVENT = Prepared(_EVENT.insert())
 # Connection.info key (it lives as long as the database connection): the (seq, hash) this connection last moved
 # the head to. Only a hint: the conditional UPDATE checks it against the row, under the row's lock.
 HEAD_HINT = "jornada.audit_head"
 
 
 def append(
-    session: Session,
+    session: Session | Connection,
     *,
     at: datetime,
     actor: str,
@@ -127,7 +129,7 @@ def append(
     customer_id: str | None = None,
 ) -> Appended:
     """Append one event inside the caller's transaction (Core statements: this is on every operation's path)."""
-    conn = session.connection()
+    conn = session if isinstance(session, Connection) else session.connection()
     text = canonical(payload or {})
     values: dict[str, Any] = {
         "at": at,
@@ -145,15 +147,15 @@ def append(
     if hint is not None:  # most often the head is where this connection left it: move it on in one UPDATE
         _link(values, hint)
         moved = {"b_seq": values["seq"], "b_hash": values["hash"], "b_from_seq": hint[0], "b_from_hash": hint[1]}
-        if conn.execute(MOVE_HEAD_FROM, moved).rowcount != 1:
+        if MOVE_HEAD_FROM.run(conn, moved) != 1:
             hint = None
     if hint is None:  # someone else moved it, or a rollback undid our move: read it under the lock
         found = conn.execute(READ_HEAD).one_or_none()
         if found is None:
-            ensure_head(session)
+            ensure_head(conn)
         _link(values, (0, GENESIS) if found is None else (found[0], found[1]))
-        conn.execute(MOVE_HEAD, {"b_seq": values["seq"], "b_hash": values["hash"]})
-    conn.execute(INSERT_EVENT, values)
+        MOVE_HEAD.run(conn, {"b_seq": values["seq"], "b_hash": values["hash"]})
+    INSERT_EVENT.run(conn, values)
     conn.info[HEAD_HINT] = (values["seq"], values["hash"])
     return Appended(**values)
 

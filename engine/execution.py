@@ -6,8 +6,9 @@ the workflow on every save, so the inbox and the scheduler never read the workfl
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -17,11 +18,12 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import audit, specs
 from engine.dialects import ASSIGNEE, CANDIDATE_GROUPS, PRIORITY
+from engine.dml import Prepared
 from engine.durations import DurationError, parse_duration
 from engine.errors import ConflictError
 from engine.models import HumanTask, HumanTaskGroup, ProcessInstance, Timer, core
@@ -36,13 +38,13 @@ ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERR
 # Statements of every operation's path, built once: building a Core statement costs more than running it.
 _INSTANCE, _HUMAN_TASK, _TIMER = core(ProcessInstance), core(HumanTask), core(Timer)
 FETCH_INSTANCE = select(_INSTANCE).where(_INSTANCE.c.id == bindparam("b_id"))
-INSERT_INSTANCE = _INSTANCE.insert()
+INSERT_INSTANCE = Prepared(_INSTANCE.insert())
 # SET takes the columns of the parameters given (those an operation can change), WHERE the optimistic version check
-UPDATE_INSTANCE = _INSTANCE.update().where(
-    _INSTANCE.c.id == bindparam("b_id"), _INSTANCE.c.version == bindparam("b_version")
+UPDATE_INSTANCE = Prepared(
+    _INSTANCE.update().where(_INSTANCE.c.id == bindparam("b_id"), _INSTANCE.c.version == bindparam("b_version"))
 )
-INSERT_HUMAN_TASK = _HUMAN_TASK.insert().returning(_HUMAN_TASK.c.id)
-INSERT_GROUPS = core(HumanTaskGroup).insert()
+INSERT_HUMAN_TASK = Prepared(_HUMAN_TASK.insert().returning(_HUMAN_TASK.c.id))
+INSERT_GROUPS = Prepared(core(HumanTaskGroup).insert())
 CANCEL_HUMAN_TASKS = (
     _HUMAN_TASK.update()
     .where(
@@ -52,8 +54,8 @@ CANCEL_HUMAN_TASKS = (
     )
     .values(state="cancelled", completed_at=bindparam("b_now"))
 )
-DELETE_TIMERS = _TIMER.delete().where(_TIMER.c.instance_id == bindparam("b_instance"))
-INSERT_TIMERS = _TIMER.insert()
+DELETE_TIMERS = Prepared(_TIMER.delete().where(_TIMER.c.instance_id == bindparam("b_instance")))
+INSERT_TIMERS = Prepared(_TIMER.insert())
 
 
 class JornadaScriptEngine(SandboxedScriptEngine):
@@ -89,21 +91,21 @@ class InstanceRecord:
         self._written = self._changing()  # as the row holds them (fetched, or about to be inserted)
 
     @classmethod
-    def fetch(cls, session: Session, instance_id: str) -> InstanceRecord | None:
-        row = session.connection().execute(FETCH_INSTANCE, {"b_id": instance_id}).one_or_none()
+    def fetch(cls, conn: Connection, instance_id: str) -> InstanceRecord | None:
+        row = conn.execute(FETCH_INSTANCE, {"b_id": instance_id}).one_or_none()
         return None if row is None else cls(**row._mapping)
 
-    def insert(self, session: Session) -> None:
-        session.connection().execute(INSERT_INSTANCE, self._values())
+    def insert(self, conn: Connection) -> None:
+        INSERT_INSTANCE.run(conn, self._values())
         self._written = self._changing()
 
-    def update(self, session: Session) -> None:
+    def update(self, conn: Connection) -> None:
         """Write back the workflow state and what else changed (the other columns are fixed at start)."""
         now = self._changing()
         values = {"b_id": self.id, "b_version": self.version, "version": self.version + 1}
         values["state_json"] = self.state_json
         values |= {key: new for key, new, was in zip(self.CHANGING, now, self._written, strict=True) if new != was}
-        changed = session.connection().execute(UPDATE_INSTANCE, values).rowcount
+        changed = UPDATE_INSTANCE.run(conn, values)
         if changed != 1:
             raise ConflictError(f"instance {self.id} was changed by another session at the same time; reload and retry")
         self.version += 1
@@ -116,11 +118,40 @@ class InstanceRecord:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+class Unit:
+    """One operation's transaction. ``conn`` is in it from the start; ``session``, an ORM session joined to the same
+    transaction, is made the first time something asks for it: most task operations run only Core statements, and
+    opening and closing a session costs more than they do."""
+
+    def __init__(self, conn: Connection, now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+        self.loaded: list[Execution] = []
+        self.opened: Session | None = None  # the session, once made
+
+    @property
+    def session(self) -> Session:
+        if self.opened is None:
+            # joined to the connection's transaction: flushes go into it, rollback() rolls it back, commit() does not
+            # commit it (the unit does, after flushing this session)
+            self.opened = Session(bind=self.conn, expire_on_commit=False, join_transaction_mode="rollback_only")
+        return self.opened
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A SAVEPOINT around the block, for the session's and ``conn``'s statements alike: rolled back (with the
+        session's objects) if the block raises. (SQLAlchemy emits a session's SAVEPOINT only when the savepoint first
+        uses the connection, so it is made to use it at once.)"""
+        with self.session.begin_nested():
+            self.session.connection()
+            yield
+
+
 @dataclass
 class Execution:
     """A loaded instance plus the context of the operation running it."""
 
-    session: Session
+    unit: Unit
     instance: InstanceRecord
     workflow: BpmnWorkflow
     actor: str
@@ -130,6 +161,14 @@ class Execution:
     # save that wrote them); otherwise it is read off the workflow
     projected: Projection | None = None
     saved: bool = False
+
+    @property
+    def session(self) -> Session:
+        return self.unit.session
+
+    @property
+    def conn(self) -> Connection:
+        return self.unit.conn
 
     def __post_init__(self) -> None:
         # what the inbox and timer tables hold for this instance now: the projection writes only the difference
@@ -164,7 +203,7 @@ class Execution:
 
     def record(self, action: str, payload: dict[str, Any], task_id: str | None = None) -> None:
         audit.append(
-            self.session,
+            self.conn,
             at=self.now,
             actor=self.actor,
             action=action,
@@ -199,7 +238,7 @@ class Execution:
                 self.record(f"instance_{instance.status}", {"data": workflow.data if workflow.data else {}})
         instance.state_json = specs.dump(workflow)
         instance.serializer_version = specs.SERIALIZER_VERSION
-        instance.update(self.session)
+        instance.update(self.conn)
         self._project_human_tasks(active)
         self._project_timers(active)
         self.saved = True
@@ -209,7 +248,7 @@ class Execution:
         ready = {} if final else ready_human_tasks(self.workflow, active)
         gone = self._ready_at_load - ready.keys() - self.closed
         if gone:
-            self.session.connection().execute(
+            self.conn.execute(
                 CANCEL_HUMAN_TASKS, {"b_instance": self.instance.id, "b_tasks": sorted(gone), "b_now": self.now}
             )
         for task_id in ready.keys() - self._ready_at_load:
@@ -226,9 +265,9 @@ class Execution:
         except ValueError:
             priority = 50
         assignee = ext.get(ASSIGNEE) or None
-        conn = self.session.connection()
-        row_id = conn.execute(
-            INSERT_HUMAN_TASK,
+        conn = self.conn
+        row_id = INSERT_HUMAN_TASK.run_returning(
+            conn,
             {
                 "instance_id": self.instance.id,
                 "task_id": task_id,
@@ -246,20 +285,20 @@ class Execution:
                 "warn_at": warn,
                 "stuck_at": stuck,
             },
-        ).scalar_one()
+        )
         if groups:
-            conn.execute(INSERT_GROUPS, [{"human_task_id": row_id, "group_name": g} for g in groups])
+            INSERT_GROUPS.run_many(conn, [{"human_task_id": row_id, "group_name": g} for g in groups])
 
     def _project_timers(self, active: list[Task]) -> None:
         final = self.instance.status in ("completed", "cancelled")
         rows = [] if final else timer_rows(self.workflow, active)
         if rows == self._timers_at_load:
             return
-        conn = self.session.connection()
-        conn.execute(DELETE_TIMERS, {"b_instance": self.instance.id})
+        conn = self.conn
+        DELETE_TIMERS.run(conn, {"b_instance": self.instance.id})
         if rows:
-            conn.execute(
-                INSERT_TIMERS,
+            INSERT_TIMERS.run_many(
+                conn,
                 [{"instance_id": self.instance.id, "task_id": t, "element_id": e, "due_at": d} for t, e, d in rows],
             )
         self._timers_at_load = rows

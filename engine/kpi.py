@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.orm import Session
 
+from engine.dml import Prepared
 from engine.execution import OPEN_STATES
 from engine.models import HumanTask, TaskKpi, core
 
@@ -23,10 +24,10 @@ FORMULAS = {
 }
 
 
-INSERT_KPI = core(TaskKpi).insert()  # built once: it runs on every task completion
+INSERT_KPI = Prepared(core(TaskKpi).insert())  # built once: it runs on every task completion
 
 
-def record(session: Session, task: Mapping[str, Any]) -> None:
+def record(session: Session | Connection, task: Mapping[str, Any]) -> None:
     """Insert the KPI row of a human task that has just been completed (``task``: its row's values)."""
     created, claimed, completed = task["created_at"], task["claimed_at"], task["completed_at"]
     due, warn, stuck = task["due_at"], task["warn_at"], task["stuck_at"]
@@ -48,7 +49,7 @@ def record(session: Session, task: Mapping[str, Any]) -> None:
         "warn_reached": warn is not None and completed >= warn,
         "stuck_reached": stuck is not None and completed >= stuck,
     }
-    session.connection().execute(INSERT_KPI, values)
+    INSERT_KPI.run(session if isinstance(session, Connection) else session.connection(), values)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -7,8 +7,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -24,6 +23,7 @@ from engine import forms, interventions, kpi, messages, specs
 from engine.clock import Clock, SystemClock, TickAhead, engine_clock
 from engine.config import load_config
 from engine.dialects import MessageEventDefinition
+from engine.dml import Prepared
 from engine.errors import (
     ConflictError,
     FormValidationError,
@@ -32,7 +32,7 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
-from engine.execution import OPEN_STATES, Execution, InstanceRecord, JornadaScriptEngine, due_timers
+from engine.execution import OPEN_STATES, Execution, InstanceRecord, JornadaScriptEngine, Unit, due_timers
 from engine.handlers import HandlerContext, HandlerRegistry
 from engine.live import Kept, LiveWorkflows
 from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance, core
@@ -52,14 +52,7 @@ TASK_ROW = (
     .where(_TASK.c.id == bindparam("b_id"))
 )
 TASK_GROUPS = select(HumanTaskGroup.group_name).where(HumanTaskGroup.human_task_id == bindparam("b_id"))
-SET_TASK = _TASK.update().where(_TASK.c.id == bindparam("b_id"))  # SET: the columns of the parameters given
-
-
-@dataclass(frozen=True)
-class Unit:
-    session: Session
-    now: datetime
-    loaded: list[Execution] = field(default_factory=list)
+SET_TASK = Prepared(_TASK.update().where(_TASK.c.id == bindparam("b_id")))  # SET: the columns of the parameters given
 
 
 class Runtime:
@@ -99,10 +92,17 @@ class Runtime:
         """One transaction on the injected clock; optimistic-lock and uniqueness races become ConflictError."""
         queued = False
         try:
-            with engine_clock(self.clock), self.store.transaction() as session:
-                unit = Unit(session, self.clock.now())
-                yield unit
-                queued = bool(session.info.get("outbox_queued"))
+            with engine_clock(self.clock), self.store.engine.connect() as conn:
+                unit = Unit(conn, self.clock.now())
+                try:
+                    with conn.begin():  # commits if the block returns, rolls back if it raises
+                        yield unit
+                        if unit.opened is not None:
+                            unit.opened.flush()
+                            queued = bool(unit.opened.info.get("outbox_queued"))
+                finally:
+                    if unit.opened is not None:
+                        unit.opened.close()
         except StaleDataError as exc:
             raise ConflictError(
                 "the instance was changed by another session at the same time; reload and retry"
@@ -166,16 +166,16 @@ class Runtime:
         if kept is not None:
             instance = kept.instance
         else:
-            found = InstanceRecord.fetch(u.session, instance_id)
+            found = InstanceRecord.fetch(u.conn, instance_id)
             if found is None:
                 raise NotFound(f"process instance {instance_id} does not exist")
             instance = found
             kept = self.live.check_out(instance.id, instance.version)
         if kept is None:
             workflow = specs.load(instance.state_json, self._spec_pair(u.session, instance))
-            ex = Execution(u.session, instance, workflow, actor, u.now)
+            ex = Execution(u, instance, workflow, actor, u.now)
         else:
-            ex = Execution(u.session, instance, kept.workflow, actor, u.now, projected=kept.projected)
+            ex = Execution(u, instance, kept.workflow, actor, u.now, projected=kept.projected)
         self._attach(ex)
         u.loaded.append(ex)
         return ex
@@ -198,7 +198,7 @@ class Runtime:
             audit=lambda action, payload: ex.record(action, payload, str(task.id)),
             scrub=ex.scrub_data,
         )
-        with ex.session.begin_nested():
+        with ex.unit.savepoint():
             result = dict(handler(context) or {})
             ex.record("service_task_completed", {"element": element, "topic": topic, "result": result}, str(task.id))
         return result
@@ -213,7 +213,7 @@ class Runtime:
             if isinstance(definition, MessageEventDefinition):
                 payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
                 self._deliver(
-                    Unit(ex.session, ex.now),
+                    ex.unit,
                     definition.name,
                     payload,
                     actor=ex.actor,
@@ -271,10 +271,10 @@ class Runtime:
         workflow = BpmnWorkflow(spec, subprocess_specs)
         seed = {**data, "customer_id": customer_id, "business_key": business_key}
         workflow.get_next_task(state=TaskState.READY).data.update(seed)
-        ex = Execution(u.session, instance, workflow, actor, u.now)
+        ex = Execution(u, instance, workflow, actor, u.now)
         self._attach(ex)
         u.loaded.append(ex)
-        instance.insert(u.session)
+        instance.insert(u.conn)
         ex.record("instance_started", {"version": definition.version, "data": seed})
         if message is not None:
             ex.advance()
@@ -314,11 +314,11 @@ class Runtime:
     def _human_task(self, u: Unit, task_pk: int, groups: Collection[str] | None, actor: str) -> Row[Any]:
         """The task's row and its instance's version (read with Core: this is on every task operation's path),
         after the access checks."""
-        row = u.session.connection().execute(TASK_ROW, {"b_id": task_pk}).one_or_none()
+        row = u.conn.execute(TASK_ROW, {"b_id": task_pk}).one_or_none()
         if row is None:
             raise NotFound(f"task {task_pk} does not exist")
         if groups is not None and row.assignee != actor:
-            mine = set(u.session.connection().execute(TASK_GROUPS, {"b_id": task_pk}).scalars())
+            mine = set(u.conn.execute(TASK_GROUPS, {"b_id": task_pk}).scalars())
             if not mine & set(groups):
                 raise PermissionDenied(
                     f"task {task_pk} ({row.name}) belongs to {row.candidate_groups or 'no group'}, "
@@ -376,13 +376,13 @@ class Runtime:
 
     @staticmethod
     def _set_task(u: Unit, task_pk: int, **values: Any) -> None:
-        u.session.connection().execute(SET_TASK, {"b_id": task_pk, **values})
+        SET_TASK.run(u.conn, {"b_id": task_pk, **values})
 
     def _task_audit(self, u: Unit, row: Row[Any], actor: str, action: str, payload: dict[str, Any]) -> None:
         from engine import audit
 
         audit.append(
-            u.session,
+            u.conn,
             at=u.now,
             actor=actor,
             action=action,
@@ -421,7 +421,7 @@ class Runtime:
             }
             # SET only what changes: naming an indexed column (assignee) rewrites its index entry even when equal
             self._set_task(u, row.id, **{key: value for key, value in done.items() if row._mapping[key] != value})
-            kpi.record(u.session, {**row._mapping, **done})
+            kpi.record(u.conn, {**row._mapping, **done})
             ex.closed.add(row.task_id)
             ex.record(
                 "task_completed",

@@ -1,0 +1,135 @@
+"""The hot path's one-row INSERT/UPDATE statements, run on SQLite's own cursor.
+
+Every operation writes a handful of single rows (task row, KPI row, audit event and head, instance row, new inbox
+rows). For such a statement SQLAlchemy's execution (parameter processing, execution context, result object) costs
+more than SQLite's own work. On SQLite a ``Prepared`` statement is compiled once per set of parameter names by
+SQLAlchemy's compiler, its parameters converted by the columns' own bind processors, and run on the connection's
+sqlite3 cursor inside the same transaction; errors are raised as SQLAlchemy's (an IntegrityError stays one). On
+any other database, and for a statement the shortcut does not cover (column defaults computed in Python,
+expanding IN lists), it runs through ``Connection.execute`` unchanged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.dml import UpdateBase
+
+_Getter = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    getters: tuple[_Getter, ...]  # one per placeholder: the parameter, converted by its column's bind processor
+
+    def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(get(params) for get in self.getters)
+
+
+class Prepared:
+    """A Core INSERT/UPDATE/DELETE whose parameters are given at execution (see the module's doc)."""
+
+    def __init__(self, statement: UpdateBase) -> None:
+        self.statement = statement
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan | None] = {}  # (dialect, parameter names) -> plan
+
+    def run(self, conn: Connection, params: Mapping[str, Any]) -> int:
+        """Execute with one set of parameters; returns the number of rows matched."""
+        plan = self._plan(conn, params)
+        if plan is None:
+            return int(conn.execute(self.statement, dict(params)).rowcount)
+        return int(self._raw(conn, plan, params).rowcount)
+
+    def run_returning(self, conn: Connection, params: Mapping[str, Any]) -> Any:
+        """Execute a statement with a RETURNING clause of one column; returns that column's value."""
+        plan = self._plan(conn, params)
+        if plan is None:
+            return conn.execute(self.statement, dict(params)).scalar_one()
+        row = self._raw(conn, plan, params).fetchone()
+        assert row is not None, "RETURNING gave no row"
+        return row[0]
+
+    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Execute once per parameter set (all of them with the same names)."""
+        plan = self._plan(conn, rows[0]) if rows else None
+        if plan is None:
+            if rows:
+                conn.execute(self.statement, [dict(r) for r in rows])
+            return
+        values = [plan.values(r) for r in rows]
+        dbapi = _dbapi(conn)
+        try:
+            dbapi.executemany(plan.sql, values)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error) from exc
+
+    def _raw(self, conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> sqlite3.Cursor:
+        values = plan.values(params)
+        dbapi = _dbapi(conn)
+        try:
+            cursor: sqlite3.Cursor = dbapi.execute(plan.sql, values)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error) from exc
+        return cursor
+
+    def _plan(self, conn: Connection, params: Mapping[str, Any]) -> _Plan | None:
+        dialect = conn.dialect
+        key = (dialect.name, tuple(params))
+        try:
+            return self._plans[key]
+        except KeyError:
+            pass
+        raw = dialect.name == "sqlite" and dialect.driver == "pysqlite" and dialect.paramstyle == "qmark"
+        plan = self._compile(conn, key[1]) if raw else None
+        self._plans[key] = plan
+        return plan
+
+    def _compile(self, conn: Connection, keys: tuple[str, ...]) -> _Plan | None:
+        compiled: Any = self.statement.compile(dialect=conn.dialect, column_keys=list(keys))
+        if (
+            compiled.insert_prefetch
+            or compiled.update_prefetch
+            or compiled.postfetch
+            or compiled.literal_execute_params
+            or compiled.post_compile_params
+            or compiled.positiontup is None
+        ):
+            return None  # defaults computed in Python, expanding lists: leave them to SQLAlchemy
+        processors: Mapping[str, Callable[[Any], Any]] = compiled._bind_processors
+        getters: list[_Getter] = []
+        for name in compiled.positiontup:
+            process = processors.get(name)
+            if name in keys:
+                getters.append(_given(name, process))
+                continue
+            bind = compiled.binds[name]
+            if bind.required or bind.callable is not None:
+                return None
+            getters.append(_fixed(bind.value if process is None else process(bind.value)))
+        return _Plan(compiled.string, tuple(getters))
+
+
+def _dbapi(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under ``conn``, in a transaction: begun the way Connection.execute would begin it
+    (our engine's BEGIN IMMEDIATE) if the caller has not begun one."""
+    if not conn.in_transaction():
+        conn.begin()
+    dbapi = conn.connection.dbapi_connection
+    assert isinstance(dbapi, sqlite3.Connection)
+    return dbapi
+
+
+def _given(name: str, process: Callable[[Any], Any] | None) -> _Getter:
+    if process is None:
+        return lambda params: params[name]
+    return lambda params: process(params[name])
+
+
+def _fixed(value: Any) -> _Getter:
+    return lambda _params: value
