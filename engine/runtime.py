@@ -92,7 +92,7 @@ class Runtime:
         """One transaction on the injected clock; optimistic-lock and uniqueness races become ConflictError."""
         queued = False
         try:
-            with engine_clock(self.clock), self.store.engine.connect() as conn:
+            with engine_clock(self.clock), self.store.writing(), self.store.engine.connect() as conn:
                 unit = Unit(conn, self.clock.now())
                 try:
                     with conn.begin():  # commits if the block returns, rolls back if it raises

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -41,10 +44,53 @@ def sqlite_settings(query: Mapping[str, Any]) -> dict[str, str]:
     return settings
 
 
+READ_ONLY = "jornada_read_only"
+
+
+class WriterLock:
+    """Queues the writers of one SQLite file across threads and processes (an flock on ``<db>.lock``).
+
+    SQLite's own busy handler makes a waiting writer sleep 1, 2, 5, 10… ms between retries; queued on this lock it
+    wakes the moment the previous writer commits. Re-entrant within a thread; re-opened after a fork, so each
+    worker process has its own lock file description."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._pid = -1
+        self._fd = -1
+        self._local = threading.local()
+        self._threads = threading.Lock()
+
+    def _reset_after_fork(self) -> None:
+        if self._pid != os.getpid():
+            self._pid, self._threads = os.getpid(), threading.Lock()
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.depth = depth
+            return
+        self._reset_after_fork()
+        with self._threads:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._local.depth = 1
+            try:
+                yield
+            finally:
+                self._local.depth = 0
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an Engine. SQLite gets WAL, foreign keys, a busy timeout, the settings of SQLITE_SETTINGS, and write
     transactions that take the write lock at BEGIN (BEGIN IMMEDIATE), so two writers queue instead of failing on
-    a lock upgrade."""
+    a lock upgrade; read-only sessions (execution option READ_ONLY) begin deferred and never block a writer."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -71,7 +117,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -83,24 +129,38 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reads = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        database = self.engine.url.database
+        file_backed = self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+        self._writers = WriterLock(f"{database}.lock") if file_backed else None
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
     @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the writers' queue for the duration of a write transaction (SQLite files; a no-op elsewhere)."""
+        if self._writers is None:
+            yield
+        else:
+            with self._writers.hold():
+                yield
+
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit if the block returns, roll back everything if it raises."""
-        session = self._sessions()
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        with self.writing():
+            session = self._sessions()
+            try:
+                with session.begin():
+                    yield session
+            finally:
+                session.close()
 
     def session(self) -> Session:
-        """A session for read-only queries (the caller closes it)."""
-        return self._sessions()
+        """A session for read-only queries (the caller closes it); on SQLite it never blocks a writer."""
+        return self._reads()
 
     def create_schema(self) -> None:
         """Create every table from the models (tests); production uses ``migrate``."""

@@ -189,6 +189,7 @@ def _json(schema: JsonDict, description: str) -> JsonDict:
 
 
 def _operation(
+    operation_id: str,
     summary: str,
     ok: tuple[int, str, str],
     errors: tuple[int, ...],
@@ -199,6 +200,7 @@ def _operation(
 ) -> JsonDict:
     code, schema, description = ok
     operation: JsonDict = {
+        "operationId": operation_id,
         "summary": summary,
         "description": f"Roles: {roles}.",
         "responses": {
@@ -207,7 +209,8 @@ def _operation(
         },
     }
     if body:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+        required = bool(SCHEMAS[body]["required"])
+        operation["requestBody"] = {"required": required, "content": {"application/json": {"schema": _ref(body)}}}
     if parameters:
         operation["parameters"] = parameters
     return operation
@@ -225,10 +228,11 @@ TASK_ID = [_path("task_id", INTEGER)]
 WORKERS = "staff (tasks of their groups or assigned to them), lead, admin"
 
 
-def _task_action(summary: str, body: str | None = None) -> JsonDict:
+def _task_action(operation_id: str, summary: str, body: str | None = None) -> JsonDict:
+    done = (200, "TaskAction", "Done")
     return {
         "post": _operation(
-            summary, (200, "TaskAction", "Done"), (400, 404, 409, 422), roles=WORKERS, body=body, parameters=TASK_ID
+            operation_id, summary, done, (400, 404, 409, 422), roles=WORKERS, body=body, parameters=TASK_ID
         )
     }
 
@@ -253,6 +257,7 @@ def document() -> JsonDict:
         "paths": {
             "/instances": {
                 "post": _operation(
+                    "start_instance",
                     "Start a process instance",
                     (201, "InstanceCreated", "Started; Location names the instance"),
                     (400, 404, 422),
@@ -262,6 +267,7 @@ def document() -> JsonDict:
             },
             "/instances/{instance_id}": {
                 "get": _operation(
+                    "get_instance",
                     "An instance: status, process, customer and open tasks",
                     (200, "Instance", "The instance"),
                     (404,),
@@ -271,6 +277,7 @@ def document() -> JsonDict:
             },
             "/tasks": {
                 "get": _operation(
+                    "list_tasks",
                     "Open tasks",
                     (200, "TaskList", "Open tasks, soonest due first, then highest priority"),
                     (422,),
@@ -290,6 +297,7 @@ def document() -> JsonDict:
             },
             "/tasks/{task_id}": {
                 "get": _operation(
+                    "get_task",
                     "A task with its form fields and data",
                     (200, "TaskDetail", "The task"),
                     (404,),
@@ -297,14 +305,21 @@ def document() -> JsonDict:
                     parameters=TASK_ID,
                 )
             },
-            "/tasks/{task_id}/claim": _task_action("Claim a task"),
-            "/tasks/{task_id}/unclaim": _task_action("Release a claimed task (its assignee, a lead or an admin)"),
-            "/tasks/{task_id}/assign": _task_action(
-                "Hand a task to an active member of its groups (staff: only a task they hold)", "AssignRequest"
+            "/tasks/{task_id}/claim": _task_action("claim", "Claim a task"),
+            "/tasks/{task_id}/unclaim": _task_action(
+                "unclaim", "Release a claimed task (its assignee, a lead or an admin)"
             ),
-            "/tasks/{task_id}/complete": _task_action("Complete a task with its form data", "CompleteRequest"),
+            "/tasks/{task_id}/assign": _task_action(
+                "assign",
+                "Hand a task to an active member of its groups (staff: only a task they hold)",
+                "AssignRequest",
+            ),
+            "/tasks/{task_id}/complete": _task_action(
+                "complete", "Complete a task with its form data", "CompleteRequest"
+            ),
             "/messages": {
                 "post": _operation(
+                    "send_message",
                     "Send a message to the instances waiting for it",
                     (200, "MessageResult", "Delivered"),
                     (400, 422),
@@ -314,6 +329,7 @@ def document() -> JsonDict:
             },
             "/audit": {
                 "get": _operation(
+                    "list_events",
                     "Audit events in sequence order",
                     (200, "AuditPage", "A page of events"),
                     (422,),
@@ -333,6 +349,7 @@ def document() -> JsonDict:
             },
             "/openapi.json": {
                 "get": {
+                    "operationId": "openapi",
                     "summary": "This document",
                     "security": [],
                     "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
