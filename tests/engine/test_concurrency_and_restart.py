@@ -98,3 +98,38 @@ def test_an_engine_never_acts_on_a_workflow_another_engine_has_moved_on(
     assert third.element_id == "t3"
     assert runtime.complete(third.id, actor="bob") == "completed"
     other.close()
+
+
+def test_an_open_read_session_does_not_block_a_write(runtime: Runtime) -> None:
+    runtime.deploy({"l.bpmn": linear("lin", 1)}, actor="designer")
+    with runtime.store.session() as reading:
+        before = reading.execute(select(ProcessInstance.id)).all()  # a read transaction is now open
+        iid = runtime.start("lin", actor="alice", customer_id="C-1")  # would wait on SQLite if reads locked
+    assert before == []
+    assert instance(runtime, iid).status == "running"  # at its user task
+
+
+def test_writers_from_several_threads_and_engines_all_commit(
+    runtime: Runtime, database_url: str, clock: FrozenClock, config: dict, sandbox
+) -> None:
+    runtime.deploy({"l.bpmn": linear("lin", 1)}, actor="designer")
+    failures: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        rt = Runtime(Store(database_url), build_registry(), clock=clock, config=config, sandbox=sandbox)
+        try:
+            for i in range(8):
+                rt.start("lin", actor=f"w{n}", customer_id=f"C-{n}-{i}")
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            rt.store.dispose()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures
+    with runtime.store.session() as s:
+        assert len(s.execute(select(ProcessInstance.id)).all()) == 32
