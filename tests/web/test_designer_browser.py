@@ -25,7 +25,7 @@ XXE = b"""<?xml version="1.0"?>
 def open_support_editor(page: BrowserPage) -> None:
     page.sign_in("dan")
     page.goto("/designer/")
-    page.page.locator("#process-support").get_by_role("link", name="Edit").click()
+    page.page.locator("#process-support").get_by_role("link", name="Edit", exact=True).click()
     page.page.locator('.designer-canvas [data-element-id="triage_ticket"]').wait_for()
 
 
@@ -40,7 +40,7 @@ def test_a_designer_changes_the_stuck_duration_in_the_panel_and_new_tasks_get_it
     page.sign_in("dan")
     page.goto("/designer/")
     page.screenshot("list")
-    page.page.locator("#process-support").get_by_role("link", name="Edit").click()
+    page.page.locator("#process-support").get_by_role("link", name="Edit", exact=True).click()
     page.page.locator('.designer-canvas [data-element-id="triage_ticket"]').wait_for()
     expect(page.page.locator("#designer-dirty")).to_be_hidden()
     page.screenshot("editor")
@@ -107,7 +107,7 @@ def test_a_draft_saved_in_the_editor_is_listed_and_reopened(
     page.page.get_by_text("Draft saved.").wait_for()
     page.goto("/designer/")
     assert "saved by dan" in page.page.locator("#process-support").inner_text()
-    page.page.locator("#process-support").get_by_role("link", name="Edit").click()
+    page.page.locator("#process-support").get_by_role("link", name="Edit", exact=True).click()
     select_element(page, "triage_ticket")
     assert page.page.get_by_label("Stuck after (sla_stuck)").input_value() == "PT6H"
     page.page.get_by_role("link", name="Compare versions").click()

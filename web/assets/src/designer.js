@@ -12,6 +12,8 @@ import {
 import lintModule from 'bpmn-js-bpmnlint';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 
+import { PanelTranslateModule, translateModule } from './bpmn-i18n';
+import { format, messages } from './i18n';
 import lintConfig from './lint-config';
 import { isMissingDiagram, jsonAttribute, postJSON } from './format';
 import SlaPropertiesProvider from './sla-provider';
@@ -22,30 +24,11 @@ const SlaModule = {
   jornadaSlaProvider: ['type', SlaPropertiesProvider]
 };
 
-const DEFAULT_MESSAGES = {
-  loading: 'Loading the model…',
-  noDiagram: 'This model has no diagram layout (BPMNDiagram), so it cannot be edited here.',
-  loadFailed: 'The model could not be loaded: %s',
-  checking: 'Checking with the engine…',
-  noProblems: 'The engine found no problems.',
-  problems: 'The engine found %s problem(s); they are marked on the diagram and listed below.',
-  saved: 'Draft saved.',
-  deploying: 'Deploying…',
-  uploaded: 'File accepted into the editor. Save the draft or deploy to keep it.',
-  unsaved: 'Unsaved changes',
-  failed: 'The server refused: %s',
-  line: 'line %s',
-  element: 'element %s'
-};
-
-function format(template, value) {
-  return template.replace('%s', value);
-}
-
 class Designer {
   constructor(root) {
     this.root = root;
-    this.messages = Object.assign({}, DEFAULT_MESSAGES, jsonAttribute(root, 'data-messages', {}));
+    // the status texts in the page's language; the page's data-messages (translated by the server) take precedence
+    this.messages = Object.assign({}, messages('designer.'), jsonAttribute(root, 'data-messages', {}));
     this.status = document.getElementById('designer-status');
     this.problemList = document.getElementById('designer-problems');
     this.canvasElement = root.querySelector('.designer-canvas');
@@ -59,7 +42,9 @@ class Designer {
         BpmnPropertiesProviderModule,
         CamundaPlatformPropertiesProviderModule,
         SlaModule,
-        lintModule
+        lintModule,
+        translateModule(),
+        PanelTranslateModule
       ],
       moddleExtensions: { camunda: camundaModdle },
       linting: { bpmnlint: lintConfig, active: true },

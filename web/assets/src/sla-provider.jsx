@@ -5,14 +5,13 @@ import { TextFieldEntry, isTextFieldEntryEdited } from '@bpmn-io/properties-pane
 import { useService } from 'bpmn-js-properties-panel';
 import { getBusinessObject } from 'bpmn-js/lib/util/ModelUtil';
 
+import { t } from './i18n';
+
 const HUMAN_TYPES = ['bpmn:UserTask', 'bpmn:ManualTask', 'bpmn:Task'];
 const ISO_DURATION = /^P(?=\d|T\d)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$/i;
 
-export const SLA_FIELDS = [
-  { name: 'sla_warn', label: 'Warn after', description: 'Raise a "behind" alert this long after the task became ready, e.g. P2D or PT4H.' },
-  { name: 'sla_due', label: 'Due after', description: 'The SLA is met when the task completes within this duration (defaults to the stuck duration).' },
-  { name: 'sla_stuck', label: 'Stuck after', description: 'Raise a "stuck" alert this long after the task became ready, e.g. P3D.' }
-];
+/** The three SLA properties; their labels and descriptions come from the page (data-sla) or else from i18n.js. */
+export const SLA_FIELDS = [{ name: 'sla_warn' }, { name: 'sla_due' }, { name: 'sla_stuck' }];
 
 function propertiesOf(businessObject) {
   const extensionElements = businessObject.get('extensionElements');
@@ -82,15 +81,15 @@ function SlaField(props) {
   };
   const validate = (value) => {
     if (value && !ISO_DURATION.test(value.trim())) {
-      return text.invalid || 'Not an ISO-8601 duration: use e.g. P2D (2 days), PT4H (4 hours) or P1W (1 week).';
+      return text.invalid || t('sla.invalid');
     }
     return null;
   };
   return <TextFieldEntry
     element={ element }
     id={ id }
-    label={ (text.label || field.label) + ' (' + field.name + ')' }
-    description={ text.description || field.description }
+    label={ (text.label || t('sla.' + field.name + '.label')) + ' (' + field.name + ')' }
+    description={ text.description || t('sla.' + field.name + '.description') }
     getValue={ getValue }
     setValue={ setValue }
     validate={ validate }
@@ -111,7 +110,7 @@ export default function SlaPropertiesProvider(propertiesPanel, config) {
       }
       const group = {
         id: 'JornadaSla',
-        label: options.title || 'Jornada SLA',
+        label: options.title || t('sla.title'),
         shouldOpen: true,
         entries: SLA_FIELDS.map((field, index) => ({
           id: 'jornada-' + field.name,

@@ -2,10 +2,11 @@
 // data-heat-label="…">. Markers colour elements by state; the heat map tints elements by a duration in seconds.
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 
+import { translateModule } from './bpmn-i18n';
 import { humanDuration, isMissingDiagram, jsonAttribute } from './format';
+import { format, t } from './i18n';
 
 export const STATES = ['done', 'active', 'waiting', 'incident', 'current'];
-const NO_DIAGRAM = 'This model has no diagram layout (BPMNDiagram), so it cannot be drawn.';
 
 /** Replace the container's content with a visible message (for missing layout or unreachable XML). */
 export function showMessage(container, text, kind) {
@@ -16,9 +17,9 @@ export function showMessage(container, text, kind) {
   container.replaceChildren(note);
 }
 
-/** The message for a model without diagram interchange; a page may translate it with data-no-diagram-message. */
+/** The message for a model without diagram interchange; a page may pass its own in data-no-diagram-message. */
 export function noDiagramMessage(container) {
-  return container.getAttribute('data-no-diagram-message') || NO_DIAGRAM;
+  return container.getAttribute('data-no-diagram-message') || t('viewer.noDiagram');
 }
 
 /** Add one CSS class per element state (jr-done, jr-active, …); unknown ids and states are skipped. */
@@ -99,10 +100,10 @@ async function showDiagram(container) {
     }
     xml = await response.text();
   } catch (err) {
-    showMessage(container, 'The diagram could not be loaded (' + (err.message || err) + ').', 'error');
+    showMessage(container, format(t('viewer.loadFailed'), err.message || err), 'error');
     return;
   }
-  const viewer = new NavigatedViewer({ container });
+  const viewer = new NavigatedViewer({ container, additionalModules: [translateModule()] });
   try {
     await viewer.importXML(xml); // import warnings are the model's business, not console errors
   } catch (err) {
@@ -110,14 +111,14 @@ async function showDiagram(container) {
     if (isMissingDiagram(err)) {
       showMessage(container, noDiagramMessage(container), 'info');
     } else {
-      showMessage(container, 'The diagram could not be drawn: ' + (err.message || err), 'error');
+      showMessage(container, format(t('viewer.drawFailed'), err.message || err), 'error');
     }
     return;
   }
   viewer.get('canvas').zoom('fit-viewport', 'auto');
   applyMarkers(viewer, jsonAttribute(container, 'data-markers', {}));
   if (container.hasAttribute('data-heat')) {
-    const label = container.getAttribute('data-heat-label') || 'duration';
+    const label = container.getAttribute('data-heat-label') || t('viewer.heatLabel');
     applyHeat(viewer, container, jsonAttribute(container, 'data-heat', {}), label);
   }
   container.classList.add('jr-diagram-ready');
