@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -19,9 +22,8 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-@bp.get("/")
-@requires(*ADMIN)
-def index() -> ResponseReturnValue:
+def _page(form: Mapping[str, Any], errors: Mapping[str, str]) -> str:
+    """The people with their groups, and the add-user form (with its values and errors after a refusal)."""
     with read_session() as session:
         people = session.execute(select(User).order_by(User.username)).scalars().all()
         memberships: dict[int, list[str]] = {}
@@ -29,8 +31,20 @@ def index() -> ResponseReturnValue:
             memberships.setdefault(user_id, []).append(group)
         groups = users.all_groups(session)
     return render_template(
-        "admin/index.html", people=people, memberships=memberships, roles=ROLES, groups=groups, form={}, errors={}
+        "admin/index.html",
+        people=people,
+        memberships=memberships,
+        roles=ROLES,
+        groups=groups,
+        form=form,
+        errors=errors,
     )
+
+
+@bp.get("/")
+@requires(*ADMIN)
+def index() -> ResponseReturnValue:
+    return _page({}, {})
 
 
 @bp.post("/users")
@@ -50,21 +64,7 @@ def add() -> ResponseReturnValue:
         )
     except users.UserError as exc:
         field = str(exc).split(":", 1)[0]
-        with read_session() as session:
-            people = session.execute(select(User).order_by(User.username)).scalars().all()
-            memberships: dict[int, list[str]] = {}
-            for user_id, group in session.execute(select(UserGroup.user_id, UserGroup.group_name)):
-                memberships.setdefault(user_id, []).append(group)
-            groups = users.all_groups(session)
-        return render_template(
-            "admin/index.html",
-            people=people,
-            memberships=memberships,
-            roles=ROLES,
-            groups=groups,
-            form=form,
-            errors={field: str(exc)},
-        ), 422
+        return _page(form, {field: str(exc)}), 422
     flash(_("User %(name)s added.", name=form.get("username", "")), "success")
     return redirect(url_for("admin.index"), 303)
 
