@@ -37,7 +37,7 @@ browser:
 run: install
 	$(BIN)/jornada init-db
 	$(BIN)/jornada deploy bpmn/*.bpmn
-	$(BIN)/jornada demo --if-empty --customers 16 --days 45 --quiet
+	$(BIN)/jornada demo --if-empty --customers 24 --days 30 --signup-share 0.85 --idle-hours 72 --quiet
 	$(BIN)/jornada users demo
 	$(BIN)/jornada serve --scheduler
 

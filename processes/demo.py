@@ -187,13 +187,15 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
             customers.append(cid)
     steps = args.days * 6
     starts: dict[int, list[str]] = {}
-    for index, cid in enumerate(customers):  # sign-ups spread over the first third of the period
-        starts.setdefault(index * (steps // 3) // max(1, len(customers)), []).append(cid)
+    signup_steps = max(1, int(steps * args.signup_share))
+    for index, cid in enumerate(customers):  # sign-ups spread over the first part of the period
+        starts.setdefault(index * signup_steps // max(1, len(customers)), []).append(cid)
     with tqdm(total=steps, desc="demo", unit="step", disable=args.quiet) as bar:
         for step in range(steps):
             for cid in starts.get(step, []):
                 sim_runtime.start("customer_journey", actor="sales-bot", customer_id=cid)
-            sim.work_tasks(share=0.35)
+            if step < steps - args.idle_hours // 4:
+                sim.work_tasks(share=0.35)
             sim.product_events(customers)
             if step % 6 == 0:
                 sim.occurrences(customers)
@@ -222,3 +224,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--if-empty", action="store_true", help="only when the database has no customers yet")
+    parser.add_argument(
+        "--signup-share", type=float, default=1 / 3, help="share of the period over which the customers sign up"
+    )
+    parser.add_argument(
+        "--idle-hours",
+        type=int,
+        default=0,
+        help="the simulated staff stop working this many hours before now, leaving their tasks open in the inbox",
+    )
