@@ -84,7 +84,9 @@ class Simulation:
     def __init__(self, runtime: Runtime, clock: FrozenClock, rng: random.Random) -> None:
         self.runtime, self.clock, self.rng = runtime, clock, rng
 
-    def work_tasks(self, share: float) -> int:
+    def work_tasks(self, share: float, budget_minutes: int = 180) -> int:
+        """Staff claim and complete about ``share`` of the open tasks; the minutes spent working move the clock,
+        at most ``budget_minutes`` in all (they work side by side), so a step never outruns its slot."""
         with self.runtime.store.session() as s:
             rows = s.execute(select(HumanTask).where(HumanTask.state.in_(("ready", "claimed")))).scalars().all()
         done = 0
@@ -95,7 +97,9 @@ class Simulation:
             actor = self.rng.choice(STAFF.get(group, ["ana"]))
             if row.assignee is None:
                 self.runtime.claim(row.id, actor=actor)
-                self.clock.advance(minutes=self.rng.randint(5, 90))
+                minutes = min(self.rng.randint(5, 90), budget_minutes)
+                budget_minutes -= minutes
+                self.clock.advance(minutes=minutes)
             else:
                 actor = row.assignee
             self.runtime.complete(row.id, actor=actor, data=self.form_data(row))
@@ -199,7 +203,7 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
             sim.product_events(customers)
             if step % 6 == 0:
                 sim.occurrences(customers)
-            clock.advance(hours=4)
+            clock.advance(max(timedelta(0), start + timedelta(hours=4 * (step + 1)) - clock.now()))
             sim_runtime.fire_due_timers()
             sim_runtime.sweep_stuck_steps(actor="demo-scheduler")
             bar.update(1)
