@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -129,7 +129,8 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._reads = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        self._reads = sessionmaker(self._read_engine, expire_on_commit=False)
         database = self.engine.url.database
         file_backed = self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
         self._writers = WriterLock(f"{database}.lock") if file_backed else None
@@ -157,6 +158,10 @@ class Store:
                     yield session
             finally:
                 session.close()
+
+    def reading(self) -> Connection:
+        """A Core connection for read-only queries, without an ORM session (use as a context manager)."""
+        return self._read_engine.connect()
 
     def session(self) -> Session:
         """A session for read-only queries (the caller closes it); on SQLite it never blocks a writer."""

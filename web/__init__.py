@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request, send_from_directory
+from flask import Flask, Response, current_app, g, jsonify, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -96,8 +96,8 @@ def _register_hooks(app: Flask) -> None:
         header = req.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
-        with read_session() as session:
-            return users.principal_for_token(session, header[len("Bearer ") :].strip())
+        with current_app.extensions["jornada.runtime"].store.reading() as conn:
+            return users.principal_for_token(conn, header[len("Bearer ") :].strip())
 
     @app.context_processor
     def globals_for_templates() -> dict[str, Any]:

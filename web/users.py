@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -188,9 +188,9 @@ _TOKEN_OWNER = (
 )
 
 
-def principal_for_token(session: Session, token: str) -> Principal | None:
+def principal_for_token(conn: Connection, token: str) -> Principal | None:
     digest = hashlib.sha256(token.encode()).hexdigest()
-    row = session.connection().execute(_TOKEN_OWNER, {"digest": digest}).one_or_none()
+    row = conn.execute(_TOKEN_OWNER, {"digest": digest}).one_or_none()
     if row is None:
         return None
     user_id, username, display_name, roles, language, groups = row
