@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -13,6 +12,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from web import users
 from web.context import me, runtime
 from web.i18n import LANGUAGES
+from web.task_access import back_to
 
 bp = Blueprint("auth", __name__)
 
@@ -25,13 +25,6 @@ def home_for(principal: users.Principal) -> str:
     if principal.has("auditor"):
         return url_for("audit.index")
     return url_for("admin.index")
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
 
 
 @bp.get("/")
@@ -58,7 +51,7 @@ def login() -> ResponseReturnValue:
         )
         if result.principal is not None:
             login_user(result.principal)
-            return redirect(_safe_next(request.args.get("next")) or home_for(result.principal))
+            return redirect(back_to(request.args.get("next"), home_for(result.principal)))
         if result.locked_until is not None:
             error = _("Too many failed sign-ins. Try again after %(time)s UTC.", time=f"{result.locked_until:%H:%M}")
             status = 429

@@ -97,3 +97,15 @@ def test_language_from_the_browser_then_from_the_profile(client_for, app: Flask,
     token = csrf_token(client)
     client.post("/profile", data={"language": "pt_BR", "csrf_token": token})
     assert "Perfil" in client.get("/profile", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_sign_in_never_redirects_off_the_site(app: Flask, people: dict) -> None:
+    for target in ["//evil.example/", "/\\evil.example/", "https://evil.example/", "/inbox/?view=mine"]:
+        client = app.test_client()
+        token = csrf_token(client, "/login")
+        r = client.post(
+            "/login?next=" + target.replace("\\", "%5C"),
+            data={"username": "sam", "password": PASSWORD, "csrf_token": token},
+        )
+        expected = "/inbox/?view=mine" if target.startswith("/inbox") else "/inbox/"
+        assert r.headers["Location"] == expected, target
