@@ -29,8 +29,8 @@ def _notify(session: Session, row: HumanTask, level: str, now: datetime, config:
     if "mail" in config["alerts"]["channels"]:
         mailer = SessionMailer(session, now)
         domain = config["alerts"]["group_mail_domain"]
+        moment = row.warn_at if level == "behind" else row.stuck_at
         for group in [g for g in row.candidate_groups.split(",") if g] or ["cs_lead"]:
-            moment = row.warn_at if level == "behind" else row.stuck_at
             mailer.queue_mail(
                 f"{group}@{domain}",
                 f"[Jornada] {level}: {row.name} ({row.customer_id or row.instance_id})",

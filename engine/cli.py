@@ -20,8 +20,9 @@ from sqlalchemy import select
 from engine import audit, kpi
 from engine.config import load_config
 from engine.errors import EngineError
+from engine.execution import OPEN_STATES
 from engine.handlers import HandlerRegistry
-from engine.models import Alert, AuditEvent, HumanTask, HumanTaskGroup
+from engine.models import Alert, HumanTask, HumanTaskGroup
 from engine.runtime import Runtime
 from engine.store import Store
 
@@ -75,7 +76,7 @@ def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_tasks(rt: Runtime, args: argparse.Namespace) -> int:
     with rt.store.session() as s:
-        query = select(HumanTask).where(HumanTask.state.in_(("ready", "claimed"))).order_by(HumanTask.due_at)
+        query = select(HumanTask).where(HumanTask.state.in_(OPEN_STATES)).order_by(HumanTask.due_at)
         if args.role:
             query = query.join(HumanTaskGroup).where(HumanTaskGroup.group_name == args.role)
         if args.assignee:
@@ -138,32 +139,32 @@ def cmd_alerts(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(rt: Runtime, args: argparse.Namespace) -> int:
-    with rt.store.session() as s:
-        if args.action == "verify":
+    if args.action == "verify":
+        with rt.store.session() as s:
             result = audit.verify(s)
-            print(result)
-            return 0 if result.ok else 1
-        out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-        writer = csv.writer(out)
-        columns = [
-            "seq",
-            "at",
-            "actor",
-            "action",
-            "process_id",
-            "instance_id",
-            "task_id",
-            "customer_id",
-            "payload",
-            "payload_hash",
-            "prev_hash",
-            "hash",
-        ]
-        writer.writerow(columns)
-        for event in s.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars():
-            writer.writerow([getattr(event, c) for c in columns])
-        if args.out:
-            out.close()
+        print(result)
+        return 0 if result.ok else 1
+    out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    writer = csv.writer(out)
+    columns = [
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "process_id",
+        "instance_id",
+        "task_id",
+        "customer_id",
+        "payload",
+        "payload_hash",
+        "prev_hash",
+        "hash",
+    ]
+    writer.writerow(columns)
+    for event in audit.stream(rt.store.session, audit.Filters(), newest_first=False):
+        writer.writerow([getattr(event, c) for c in columns])
+    if args.out:
+        out.close()
     return 0
 
 

@@ -84,15 +84,16 @@ def _fold(node: etree._Element, path: str, into: dict[str, str], key_attr: str |
         into[path] = " ".join(text.split())
     siblings: dict[str, int] = {}
     for child in node:
-        if not isinstance(child.tag, str) or _is_element(child) or etree.QName(child).localname in _SKIPPED:
+        if not isinstance(child.tag, str) or _is_element(child):
             continue
-        if etree.QName(child).namespace == BPMNDI:
-            continue  # the layout is compared shape by shape
+        q = etree.QName(child)
+        if q.localname in _SKIPPED or q.namespace == BPMNDI:
+            continue  # incoming/outgoing restate the flows; the layout is compared shape by shape
         tag = _qname(child.tag)
         if tag == "bpmn:extensionElements":
             _fold(child, path, into, None)
             continue
-        key = _KEYS.get(tag, "name") if etree.QName(child).namespace == CAMUNDA else None
+        key = _KEYS.get(tag, "name") if q.namespace == CAMUNDA else None
         if key is not None and child.get(key):
             label = f"{tag} {child.get(key)}"
         else:

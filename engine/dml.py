@@ -57,10 +57,11 @@ class Prepared:
 
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per parameter set (all of them with the same names)."""
-        plan = self._plan(conn, rows[0]) if rows else None
+        if not rows:
+            return
+        plan = self._plan(conn, rows[0])
         if plan is None:
-            if rows:
-                conn.execute(self.statement, [dict(r) for r in rows])
+            conn.execute(self.statement, [dict(r) for r in rows])
             return
         values = [plan.values(r) for r in rows]
         dbapi = _dbapi(conn)

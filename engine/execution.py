@@ -32,6 +32,7 @@ from engine.sandbox import SandboxedScriptEngine
 log = logging.getLogger(__name__)
 
 OPEN_STATES = ("ready", "claimed")
+FINAL = ("completed", "cancelled")  # instance statuses after which nothing runs
 # The states a save looks at, read in one walk of the task tree: READY/STARTED (running), WAITING (timers), ERROR.
 ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
 
@@ -177,7 +178,7 @@ class Execution:
             self._ready_at_load = set(ready)
         elif self.instance.state_json != "{}":
             active = self.workflow.get_tasks(state=ACTIVE)
-            self._ready_at_load = set(ready_human_tasks(self.workflow, active))
+            self._ready_at_load = set(ready_human_tasks(active))
             self._timers_at_load = timer_rows(self.workflow, active)
         else:
             self._ready_at_load, self._timers_at_load = set(), []
@@ -217,7 +218,7 @@ class Execution:
     # -- saving --------------------------------------------------------------------------------------------
     def save(self) -> None:
         workflow, instance = self.workflow, self.instance
-        was_final = instance.status in ("completed", "cancelled")
+        was_final = instance.status in FINAL
         active = workflow.get_tasks(state=ACTIVE)
         error_tasks = [task for task in active if task.state == TaskState.ERROR]
         if instance.status == "cancelled":
@@ -232,7 +233,7 @@ class Execution:
             instance.incident = None
             running = any(task.state & (TaskState.READY | TaskState.STARTED) for task in active)
             instance.status = "running" if running else "waiting"
-        if instance.status in ("completed", "cancelled") and instance.ended_at is None:
+        if instance.status in FINAL and instance.ended_at is None:
             instance.ended_at = self.now
             if not was_final:
                 self.record(f"instance_{instance.status}", {"data": workflow.data if workflow.data else {}})
@@ -244,8 +245,8 @@ class Execution:
         self.saved = True
 
     def _project_human_tasks(self, active: list[Task]) -> None:
-        final = self.instance.status in ("completed", "cancelled")
-        ready = {} if final else ready_human_tasks(self.workflow, active)
+        final = self.instance.status in FINAL
+        ready = {} if final else ready_human_tasks(active)
         gone = self._ready_at_load - ready.keys() - self.closed
         if gone:
             self.conn.execute(
@@ -290,7 +291,7 @@ class Execution:
             INSERT_GROUPS.run_many(conn, [{"human_task_id": row_id, "group_name": g} for g in groups])
 
     def _project_timers(self, active: list[Task]) -> None:
-        final = self.instance.status in ("completed", "cancelled")
+        final = self.instance.status in FINAL
         rows = [] if final else timer_rows(self.workflow, active)
         if rows == self._timers_at_load:
             return
@@ -323,14 +324,12 @@ class Execution:
 Projection = tuple[frozenset[str], list[tuple[str, str, datetime]]]  # (ready human task ids, timer rows)
 
 
-def ready_human_tasks(workflow: BpmnWorkflow, active: list[Task] | None = None) -> dict[str, Task]:
-    """READY user/manual tasks by id; ``active``: the workflow's tasks in ACTIVE states, if already read."""
-    if active is None:
-        return {str(task.id): task for task in workflow.get_tasks(state=TaskState.READY, manual=True)}
+def ready_human_tasks(active: list[Task]) -> dict[str, Task]:
+    """READY user/manual tasks by id, among ``active`` (a workflow's tasks in ACTIVE states)."""
     return {str(task.id): task for task in active if task.state == TaskState.READY and task.task_spec.manual}
 
 
-def timer_rows(workflow: BpmnWorkflow, active: list[Task] | None = None) -> list[tuple[str, str, datetime]]:
+def timer_rows(workflow: BpmnWorkflow, active: list[Task]) -> list[tuple[str, str, datetime]]:
     return sorted((str(task.id), task.task_spec.bpmn_id or "", due) for task, due in due_timers(workflow, active))
 
 

@@ -29,6 +29,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import FieldError, FormValidationError, InvalidState, NotFound
+from engine.execution import ACTIVE, FINAL
 from engine.models import ProcessInstance
 
 # Workflow task state -> the marker the instance viewer draws on the element.
@@ -50,7 +51,6 @@ NOT_STEPS = (
     IntermediateCatchEventMixin,
     IntermediateThrowEventMixin,
 )
-FINAL = ("completed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -116,11 +116,7 @@ def element_states(workflow: BpmnWorkflow) -> dict[str, str]:
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """What the instance holds now: the data of its open (ready, waiting, running or failed) steps, or once it has
     stopped, the workflow's final data (the data of its last task)."""
-    open_tasks = [
-        t
-        for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
-        if t.task_spec.bpmn_id
-    ]
+    open_tasks = [t for t in workflow.get_tasks(state=ACTIVE) if t.task_spec.bpmn_id]
     if not open_tasks:
         last = workflow.last_task
         return dict(workflow.data or (last.data if last is not None else {}))
@@ -142,7 +138,7 @@ def skippable(workflow: BpmnWorkflow) -> list[Step]:
 
 def repeatable(workflow: BpmnWorkflow) -> list[Step]:
     """The steps ``repeat`` accepts now: every activity that ran or runs, one entry per element."""
-    tasks = [t for t in workflow.get_tasks(state=TaskState.COMPLETED | _ACTIVE) if _is_step(t)]
+    tasks = [t for t in workflow.get_tasks(state=TaskState.COMPLETED | ACTIVE) if _is_step(t)]
     return _unique(_step(t) for t in tasks)
 
 
@@ -158,9 +154,6 @@ def _skip_candidates(workflow: BpmnWorkflow) -> list[Task]:
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
     failed = [t for t in workflow.get_tasks(state=TaskState.ERROR) if not isinstance(t.task_spec, GATEWAYS)]
     return [t for t in [*ready, *failed] if t.task_spec.bpmn_id]
-
-
-_ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
 
 
 # -- checks --------------------------------------------------------------------------------------------------
@@ -219,13 +212,13 @@ def repeat(workflow: BpmnWorkflow, element_id: str) -> tuple[Task, str, list[Tas
     """Put the latest run of ``element_id`` back to the start: everything that followed it is removed and the step
     runs again with the data it had before. The task gets a new id, so the repeated run is a new human task and
     KPI row while the first run's rows stay as they were. Returns (task, state it had, tasks removed)."""
-    tasks = [t for t in _element_tasks(workflow, element_id) if t.has_state(TaskState.COMPLETED | _ACTIVE)]
+    tasks = [t for t in _element_tasks(workflow, element_id) if t.has_state(TaskState.COMPLETED | ACTIVE)]
     if not tasks:
         raise InvalidState(f"step {element_id!r} has not run in this instance yet, so it cannot be repeated")
     if not _is_step(tasks[0]):
         raise InvalidState(f"{element_id!r} is an event or a gateway, not a step: repeat the step before it")
     # the run to go back to: an open one if any, else the last completed (the deepest in the tree)
-    task = max(tasks, key=lambda t: (t.has_state(_ACTIVE), t.depth))
+    task = max(tasks, key=lambda t: (t.has_state(ACTIVE), t.depth))
     before = TaskState.get_name(task.state)
     removed = workflow.reset_from_task_id(task.id)
     _renew_id(task)
@@ -264,4 +257,4 @@ def _forget_removed_catches(workflow: BpmnWorkflow) -> None:
 
 def open_elements(workflow: BpmnWorkflow) -> list[str]:
     """The elements with an open (ready, running, waiting or failed) task, for before/after in audit events."""
-    return sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id})
+    return sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=ACTIVE) if t.task_spec.bpmn_id})

@@ -328,16 +328,16 @@ def check_semantics(sources: list[SourceFile], topics: Container[str]) -> None:
         if source.root is None:
             continue
         processes = source.root.findall(".//bpmn:process", NS)
-        for process in processes:
-            if _executable(process):
-                _check_process(source, process, topics)
-        for store in source.root.iterfind(".//bpmn:dataStore", NS) if any(map(_executable, processes)) else []:
+        executable = [process for process in processes if _executable(process)]
+        for process in executable:
+            _check_process(source, process, topics)
+        for store in source.root.iterfind(".//bpmn:dataStore", NS) if executable else []:
             source.problem(
                 f"data store {_label(store)!r} is not supported by Jornada's engine: remove it and its references "
                 "(a text annotation can name the system)",
                 store,
             )
-        if not any(_executable(p) for p in processes):
+        if not executable:
             for process in processes:
                 source.problem(
                     f"process {_label(process)!r} is not executable: tick 'Executable' "

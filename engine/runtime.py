@@ -13,13 +13,13 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import alerts, audit, forms, interventions, kpi, messages, specs
 from engine import deploy as deploying
-from engine import forms, interventions, kpi, messages, specs
 from engine.clock import Clock, SystemClock, TickAhead, engine_clock
 from engine.config import load_config
 from engine.dialects import MessageEventDefinition
@@ -32,17 +32,16 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
-from engine.execution import OPEN_STATES, Execution, InstanceRecord, JornadaScriptEngine, Unit, due_timers
+from engine.execution import FINAL, OPEN_STATES, Execution, InstanceRecord, JornadaScriptEngine, Unit, due_timers
 from engine.handlers import HandlerContext, HandlerRegistry
 from engine.live import Kept, LiveWorkflows
-from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance, core
+from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance, Timer, core
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
 from engine.sandbox import Sandbox, SandboxedEnvironment
 from engine.store import Store
 
 SYSTEM = "system"
-LIVE = ("running", "waiting", "incident")
-CALLED = "{http://www.omg.org/spec/BPMN/20100524/MODEL}callActivity"
+CALLED = f"{specs.BPMN_NS}callActivity"
 
 # Statements of every task operation, built once (see engine.execution)
 _TASK = core(HumanTask)
@@ -285,7 +284,7 @@ class Runtime:
     def cancel(self, instance_id: str, *, actor: str, reason: str) -> None:
         with self.unit() as u:
             ex = self._load(u, instance_id, actor)
-            if ex.instance.status in ("completed", "cancelled"):
+            if ex.instance.status in FINAL:
                 raise InvalidState(f"instance {instance_id} is already {ex.instance.status}")
             ex.workflow.cancel()
             before = ex.instance.status
@@ -336,13 +335,13 @@ class Runtime:
     def claim(self, task_pk: int, *, actor: str, groups: Collection[str] | None = None) -> None:
         with self.unit() as u:
             row = self._human_task(u, task_pk, groups, actor)
-            changed = u.session.execute(
-                update(HumanTask)
-                .where(HumanTask.id == task_pk, HumanTask.assignee.is_(None), HumanTask.state == "ready")
+            changed = u.conn.execute(
+                _TASK.update()
+                .where(_TASK.c.id == task_pk, _TASK.c.assignee.is_(None), _TASK.c.state == "ready")
                 .values(assignee=actor, state="claimed", claimed_at=u.now)
-            ).rowcount  # type: ignore[attr-defined]
+            ).rowcount
             if changed != 1:
-                holder = u.session.execute(select(HumanTask.assignee).where(HumanTask.id == task_pk)).scalar()
+                holder = u.conn.execute(select(_TASK.c.assignee).where(_TASK.c.id == task_pk)).scalar()
                 raise ConflictError(f"task {task_pk} ({row.name}) is already claimed by {holder}")
             self._task_audit(
                 u, row, actor, "task_claimed", {"before": {"assignee": None}, "after": {"assignee": actor}}
@@ -379,8 +378,6 @@ class Runtime:
         SET_TASK.run(u.conn, {"b_id": task_pk, **values})
 
     def _task_audit(self, u: Unit, row: Row[Any], actor: str, action: str, payload: dict[str, Any]) -> None:
-        from engine import audit
-
         audit.append(
             u.conn,
             at=u.now,
@@ -504,8 +501,6 @@ class Runtime:
     # -- timers ----------------------------------------------------------------------------------------------
     def fire_due_timers(self, limit: int = 200) -> int:
         """Fire every BPMN timer due now; each instance in its own transaction. Returns instances advanced."""
-        from engine.models import Timer
-
         with self.store.session() as session:
             due = (
                 session.execute(
@@ -536,16 +531,12 @@ class Runtime:
     # -- alerts ----------------------------------------------------------------------------------------------
     def sweep_stuck_steps(self, actor: str = "scheduler") -> list[int]:
         """Raise ``behind`` and ``stuck`` alerts for human tasks past their thresholds; returns new alert ids."""
-        from engine import alerts
-
         raised = alerts.sweep(self.store, self.clock.now(), self.config, actor=actor)
         if raised and self.send_after_commit:
             self.outbox.send_pending()
         return raised
 
     def acknowledge_alert(self, alert_id: int, *, actor: str) -> None:
-        from engine import alerts
-
         alerts.acknowledge(self.store, alert_id, actor=actor, now=self.clock.now())
 
     # -- interventions (engine/interventions.py) -------------------------------------------------------------
@@ -559,14 +550,12 @@ class Runtime:
             status = ex.instance.status
             skipped = interventions.skip(ex.workflow, element_id)
             ids = [str(task.id) for task, _ in skipped]
-            table = core(HumanTask)
             rows = (
-                u.session.connection()
-                .execute(
-                    table.update()
-                    .where(table.c.instance_id == instance_id, table.c.task_id.in_(ids), table.c.state.in_(OPEN_STATES))
+                u.conn.execute(
+                    _TASK.update()
+                    .where(_TASK.c.instance_id == instance_id, _TASK.c.task_id.in_(ids), _TASK.c.state.in_(OPEN_STATES))
                     .values(state="skipped", completed_at=u.now, completed_by=actor)
-                    .returning(table.c.id)
+                    .returning(_TASK.c.id)
                 )
                 .scalars()
                 .all()

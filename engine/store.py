@@ -139,14 +139,9 @@ class Store:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
+    def writing(self) -> contextlib.AbstractContextManager[None]:
         """Hold the writers' queue for the duration of a write transaction (SQLite files; a no-op elsewhere)."""
-        if self._writers is None:
-            yield
-        else:
-            with self._writers.hold():
-                yield
+        return contextlib.nullcontext() if self._writers is None else self._writers.hold()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request, send_from_directory
+from flask import Flask, Response, jsonify, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
 from engine.config import load_config
@@ -81,27 +82,29 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
-    from web import users
-    from web.context import read_session, status_of
+    from web import permissions, users
+    from web.context import problems_json, runtime, status_of
 
+    # flask-login calls one of these at most once per request and keeps the result.
     @login_manager.user_loader
     def load_user(user_id: str) -> users.Principal | None:
-        if "principal" not in g:
-            with read_session() as session:
-                g.principal = users.load_principal(session, int(user_id))
-        return g.principal  # type: ignore[no-any-return]
+        with runtime().store.reading() as conn:
+            return users.load_principal(conn, int(user_id))
 
     @login_manager.request_loader
     def load_token_user(req: Any) -> users.Principal | None:
         header = req.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
-        with current_app.extensions["jornada.runtime"].store.reading() as conn:
+        with runtime().store.reading() as conn:
             return users.principal_for_token(conn, header[len("Bearer ") :].strip())
+
+    # the nav shows the screens the permissions open
+    app.jinja_env.globals.update(languages=LANGUAGES, permissions=permissions)
 
     @app.context_processor
     def globals_for_templates() -> dict[str, Any]:
-        return {"languages": LANGUAGES, "locale": select_locale()}
+        return {"locale": str(get_locale())}  # Babel's choice for this request (select_locale), kept by Babel
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -130,10 +133,7 @@ def _register_hooks(app: Flask) -> None:
             if hasattr(exc, "errors"):
                 body["fields"] = {e.field: e.message for e in exc.errors}
             if hasattr(exc, "problems"):
-                body["problems"] = [
-                    {"file": p.file, "element": p.element_id, "line": p.line, "message": p.message}
-                    for p in exc.problems
-                ]
+                body["problems"] = problems_json(exc.problems)
             return jsonify(body), code
         return render_template("errors/error.html", code=code, message=str(exc)), code
 

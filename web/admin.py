@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from web import users
 from web.context import me, read_session, runtime
-from web.models import ROLES, User, UserGroup
+from web.models import ROLES, User
 from web.permissions import ADMIN, requires
 
 bp = Blueprint("admin", __name__)
@@ -26,9 +26,7 @@ def _page(form: Mapping[str, Any], errors: Mapping[str, str]) -> str:
     """The people with their groups, and the add-user form (with its values and errors after a refusal)."""
     with read_session() as session:
         people = session.execute(select(User).order_by(User.username)).scalars().all()
-        memberships: dict[int, list[str]] = {}
-        for user_id, group in session.execute(select(UserGroup.user_id, UserGroup.group_name)):
-            memberships.setdefault(user_id, []).append(group)
+        memberships = users.memberships(session)
         groups = users.all_groups(session)
     return render_template(
         "admin/index.html",

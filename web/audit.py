@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.models import AuditEvent
@@ -170,13 +171,13 @@ def csv_lines(events: Iterator[AuditEvent], every: int = 200) -> Iterator[str]:
 
 
 # -- views -------------------------------------------------------------------------------------------------------
-def _choices() -> dict[str, list[str]]:
-    with read_session() as session:
-        return {
-            "actions": audit.distinct(session, AuditEvent.action),
-            "actors": audit.distinct(session, AuditEvent.actor),
-            "processes": audit.distinct(session, AuditEvent.process_id),
-        }
+def _choices(session: Session) -> dict[str, list[str]]:
+    """The values the filter form offers."""
+    return {
+        "actions": audit.distinct(session, AuditEvent.action),
+        "actors": audit.distinct(session, AuditEvent.actor),
+        "processes": audit.distinct(session, AuditEvent.process_id),
+    }
 
 
 @bp.get("/")
@@ -188,6 +189,7 @@ def index() -> ResponseReturnValue:
     total = 0
     with read_session() as session:
         verification = audit.verify(session)
+        choices = _choices(session)
         if not query.errors:
             total = audit.count(session, query.filters)
             select = audit.matching(query.filters, newest_first=query.newest_first)
@@ -203,7 +205,7 @@ def index() -> ResponseReturnValue:
         pages=max(1, math.ceil(total / PAGE_SIZE)),
         verification=verification,
         links_instances=me().has(*READ_INSTANCES),
-        **_choices(),
+        **choices,
     ), (422 if query.errors else 200)
 
 

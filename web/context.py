@@ -4,7 +4,7 @@ writes, and the mapping of engine errors to HTTP statuses."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
@@ -21,6 +21,7 @@ from engine.errors import (
     MessageNotDelivered,
     NotFound,
     PermissionDenied,
+    Problem,
 )
 from engine.runtime import Runtime, Unit
 from web.principal import Principal
@@ -42,11 +43,9 @@ def read_session() -> Session:
     return runtime().store.session()
 
 
-@contextlib.contextmanager
-def audited_unit() -> Iterator[Unit]:
+def audited_unit() -> contextlib.AbstractContextManager[Unit]:
     """One transaction for a web-only change; write its audit event with ``record`` inside it."""
-    with runtime().unit() as unit:
-        yield unit
+    return runtime().unit()
 
 
 def record(unit: Unit, action: str, payload: dict[str, Any], *, actor: str | None = None, **ids: Any) -> None:
@@ -66,3 +65,8 @@ STATUS: list[tuple[type[EngineError], int]] = [
 
 def status_of(exc: EngineError) -> int:
     return next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
+
+
+def problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    """The engine's lint/deploy problems as the JSON answers (API errors, the designer) list them."""
+    return [{"file": p.file, "element": p.element_id, "line": p.line, "message": p.message} for p in problems]

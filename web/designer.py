@@ -33,7 +33,7 @@ from engine.lint import BPMN, NS, lint, read
 from engine.models import ProcessDefinition
 from engine.runtime import Unit
 from engine.specs import parse_xml
-from web.context import audited_unit, me, read_session, record, runtime
+from web.context import audited_unit, me, problems_json, read_session, record, runtime
 from web.models import ProcessDraft
 from web.permissions import DESIGN, requires
 
@@ -81,6 +81,11 @@ class ProcessEntry:
         return self.versions[0].version if self.versions else None
 
     @property
+    def file_name(self) -> str:
+        """The file the latest version was deployed from, else ``<process id>.bpmn``."""
+        return (self.versions[0].file_name if self.versions else "") or f"{self.process_id}.bpmn"
+
+    @property
     def draft_is_stale(self) -> bool:
         """The draft was started from an older version than the latest one."""
         return bool(self.draft and self.latest and (self.draft.based_on_version or 0) < self.latest)
@@ -108,11 +113,20 @@ def _draft(session: Session, process_id: str) -> ProcessDraft | None:
     return session.execute(select(ProcessDraft).where(ProcessDraft.process_id == process_id)).scalar_one_or_none()
 
 
-def _entry(session: Session, process_id: str) -> ProcessEntry:
+def _entry(session: Session, process_id: str, *, must_exist: bool = True) -> ProcessEntry:
     entry = ProcessEntry(process_id, _versions(session, process_id).get(process_id, []), _draft(session, process_id))
-    if not entry.versions and entry.draft is None:
+    if must_exist and not entry.versions and entry.draft is None:
         raise NotFound(_("Process %(id)s has neither a deployed version nor a draft.", id=process_id))
     return entry
+
+
+def _opened(session: Session, process_id: str) -> tuple[ProcessEntry, int | None]:
+    """The process and the ``?version=N`` asked for (404 for a version it does not have)."""
+    entry = _entry(session, process_id)
+    version = request.args.get("version", type=int)
+    if version is not None and all(v.version != version for v in entry.versions):
+        raise NotFound(_("Process %(id)s has no version %(version)s.", id=process_id, version=version))
+    return entry, version
 
 
 def _version_xml(session: Session, process_id: str, version: int) -> str:
@@ -138,19 +152,10 @@ def _source_xml(session: Session, process_id: str, which: str) -> str:
     return _version_xml(session, process_id, int(which))
 
 
-def _file_name(session: Session, process_id: str) -> str:
-    found = latest(session, process_id)
-    return found.file_name if found is not None and found.file_name else f"{process_id}.bpmn"
-
-
 # -- checking ----------------------------------------------------------------------------------------------------
-def _problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
-    return [{"file": p.file, "element": p.element_id, "line": p.line, "message": p.message} for p in problems]
-
-
 def _answer(ok: bool, message: str, problems: Sequence[Problem] = (), **extra: Any) -> ResponseReturnValue:
     """The editor's JSON answer; ``ok`` is false when the request was refused (nothing was stored)."""
-    return jsonify({"ok": ok, "message": message, "problems": _problems_json(problems), **extra})
+    return jsonify({"ok": ok, "message": message, "problems": problems_json(problems), **extra})
 
 
 def _engine_lint(file_name: str, data: bytes) -> list[Problem]:
@@ -325,11 +330,8 @@ def _upload_refused(wants_json: bool, message: str, problems: list[Problem]) -> 
 @bp.get("/<process_id>/")
 @requires(*DESIGN)
 def editor(process_id: str) -> ResponseReturnValue:
-    version = request.args.get("version", type=int)
     with read_session() as session:
-        entry = _entry(session, process_id)
-        if version is not None:
-            _version_xml(session, process_id, version)  # 404 for an unknown version
+        entry, version = _opened(session, process_id)
     opened = version or (None if entry.draft else entry.latest)
     based_on = version or (entry.draft.based_on_version if entry.draft else entry.latest)
     return render_template(
@@ -371,15 +373,12 @@ def _sla_labels() -> dict[str, Any]:
 @requires(*DESIGN)
 def model(process_id: str) -> ResponseReturnValue:
     """What the editor opens: ``?version=N``, else the draft, else the latest version."""
-    version = request.args.get("version", type=int)
     with read_session() as session:
-        entry = _entry(session, process_id)
-        if version is not None:
-            xml = _version_xml(session, process_id, version)
-        elif entry.draft is not None:
+        entry, version = _opened(session, process_id)
+        if version is None and entry.draft is not None:
             xml = entry.draft.bpmn_xml
         else:
-            xml = _version_xml(session, process_id, entry.versions[0].version)
+            xml = _version_xml(session, process_id, version or entry.versions[0].version)
     return Response(xml, mimetype=XML_TYPE, headers={"Cache-Control": "no-store"})
 
 
@@ -409,7 +408,7 @@ def check(process_id: str) -> ResponseReturnValue:
     """The engine's deploy lint on the posted model; nothing is stored."""
     data = _model_body()
     with read_session() as session:
-        file_name = _file_name(session, process_id)
+        file_name = _entry(session, process_id, must_exist=False).file_name
     problems = _engine_lint(file_name, data)
     message = _("The engine found no problems.") if not problems else ""
     return _answer(True, message, problems)
@@ -420,8 +419,7 @@ def check(process_id: str) -> ResponseReturnValue:
 def save_draft(process_id: str) -> ResponseReturnValue:
     data = _model_body()
     with read_session() as session:
-        _entry(session, process_id)
-        file_name = _file_name(session, process_id)
+        file_name = _entry(session, process_id).file_name
     source = read(file_name, data)
     if source.root is None:  # not XML the engine can read at all; a schema slip can wait in a draft
         return _answer(False, _("The draft was not saved."), source.problems)
@@ -446,8 +444,7 @@ def deploy(process_id: str) -> ResponseReturnValue:
     """Deploy the posted model as a new version (the engine audits it); refused with problems, nothing stored."""
     data = _model_body()
     with read_session() as session:
-        _entry(session, process_id)
-        file_name = _file_name(session, process_id)
+        file_name = _entry(session, process_id).file_name
     try:
         with audited_unit() as u:  # the new version and the end of its draft, together or not at all
             results = deploying.deploy(

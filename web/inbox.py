@@ -17,17 +17,6 @@ from web.permissions import WORK_TASKS, requires
 bp = Blueprint("inbox", __name__)
 
 
-def _people() -> list[tuple[str, str]]:
-    """Whom the bulk reassign offers: members of my groups (leads and admins: of any group)."""
-    principal = me()
-    if principal.sees_all_tasks:
-        with read_session() as session:
-            groups = frozenset(users.all_groups(session))
-    else:
-        groups = principal.groups
-    return task_access.assignable(groups)
-
-
 def _url(query: str) -> str:
     return url_for("inbox.index") + (f"?{query}" if query else "")
 
@@ -42,6 +31,7 @@ def _render(
         counts = inbox_query.view_counts(session, principal)
         processes = inbox_query.process_names(session)
         groups = users.all_groups(session) if principal.sees_all_tasks else sorted(principal.groups)
+        saved = saved_filters.visible_to(session, principal)
     return render_template(
         "inbox/index.html",
         filters=filters,
@@ -49,8 +39,8 @@ def _render(
         counts=counts,
         processes=processes,
         groups=groups,
-        people=_people(),
-        saved=saved_filters.visible_to(principal),
+        people=task_access.assignable(groups),  # whom the bulk reassign offers
+        saved=saved,
         save_form=save_form or {},
         save_error=save_error,
         sla_states=inbox_query.SLA_STATES,
@@ -58,6 +48,7 @@ def _render(
         now=now,
         badge=task_format.sla_badge,
         age=task_format.age,
+        moment=task_format.moment,
         here=_url(filters.url_query()),
     )
 

@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.execution import OPEN_STATES
 from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition
 from processes.customers import Customer
 from web.principal import Principal
 
-OPEN = ("ready", "claimed")
 VIEWS = ("mine", "groups", "all")
 PER_PAGE = 50
 SOON = timedelta(hours=24)
@@ -25,6 +25,7 @@ SOON = timedelta(hours=24)
 SLA_STATES = ("red", "yellow", "green", "grey")
 SORTS = ("task", "process", "customer", "due", "priority", "age", "assignee")
 UNASSIGNED = "-"
+NARROWING = ("process", "customer", "group", "assignee", "sla", "q")  # the filters within a view
 
 
 # -- SLA -----------------------------------------------------------------------------------------------------
@@ -100,7 +101,12 @@ class InboxFilters:
 
     @property
     def narrowed(self) -> bool:
-        return any((self.process, self.customer, self.group, self.assignee, self.sla, self.q))
+        return any(getattr(self, name) for name in NARROWING)
+
+    @property
+    def cleared_query(self) -> str:
+        """The same view and sort order without the narrowing filters."""
+        return self.url_query(page=1, **dict.fromkeys(NARROWING, ""))
 
 
 # -- rows ----------------------------------------------------------------------------------------------------
@@ -146,16 +152,35 @@ class InboxPage:
         return min(self.page * PER_PAGE, self.total)
 
 
-def _in_groups(groups: Any) -> ColumnElement[bool]:
+# The columns of an InboxRow, in its field order.
+_ROW_COLUMNS: tuple[Any, ...] = (
+    HumanTask.id,
+    HumanTask.name,
+    HumanTask.process_id,
+    HumanTask.instance_id,
+    HumanTask.customer_id,
+    Customer.name,
+    HumanTask.candidate_groups,
+    HumanTask.assignee,
+    HumanTask.priority,
+    HumanTask.state,
+    HumanTask.created_at,
+    HumanTask.due_at,
+    HumanTask.warn_at,
+    HumanTask.stuck_at,
+)
+
+
+def in_groups(groups: Any) -> ColumnElement[bool]:
     return HumanTask.id.in_(select(HumanTaskGroup.human_task_id).where(HumanTaskGroup.group_name.in_(groups)))
 
 
 def _scope(view: str, me: Principal) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [HumanTask.state.in_(OPEN)]
+    where: list[ColumnElement[bool]] = [HumanTask.state.in_(OPEN_STATES)]
     if view == "mine":
         where.append(HumanTask.assignee == me.username)
     elif view == "groups":
-        where.append(_in_groups(sorted(me.groups)))
+        where.append(in_groups(sorted(me.groups)))
     return where
 
 
@@ -171,7 +196,7 @@ def _narrowing(f: InboxFilters, now: datetime) -> list[ColumnElement[bool]]:
             )
         )
     if f.group:
-        where.append(_in_groups([f.group]))
+        where.append(in_groups([f.group]))
     if f.assignee == UNASSIGNED:
         where.append(HumanTask.assignee.is_(None))
     elif f.assignee:
@@ -216,32 +241,14 @@ def search(session: Session, me: Principal, f: InboxFilters, now: datetime) -> I
     pages = max(1, -(-total // PER_PAGE))
     page = min(f.page, pages)
     found = session.execute(
-        select(HumanTask, Customer.name)
+        select(*_ROW_COLUMNS)
         .outerjoin(Customer, Customer.id == HumanTask.customer_id)
         .where(*where)
         .order_by(*_order(f, now))
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     )
-    rows = [
-        InboxRow(
-            id=task.id,
-            name=task.name,
-            process_id=task.process_id,
-            instance_id=task.instance_id,
-            customer_id=task.customer_id,
-            customer_name=customer_name,
-            candidate_groups=task.candidate_groups,
-            assignee=task.assignee,
-            priority=task.priority,
-            state=task.state,
-            created_at=task.created_at,
-            due_at=task.due_at,
-            warn_at=task.warn_at,
-            stuck_at=task.stuck_at,
-        )
-        for task, customer_name in found
-    ]
+    rows = [InboxRow(*row) for row in found]
     return InboxPage(rows, total, page, pages)
 
 

@@ -18,10 +18,12 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, exists, func, or_, select
 
 from engine.errors import EngineError, FormValidationError, NotFound
+from engine.execution import OPEN_STATES
 from engine.interventions import FINAL
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from processes.customers import Customer
 from web.context import me, read_session, runtime, status_of
+from web.inbox_query import process_names
 from web.permissions import LEADS, READ_INSTANCES, requires
 from web.task_format import moment
 
@@ -29,7 +31,6 @@ bp = Blueprint("instances", __name__)
 
 PAGE_SIZE = 25
 STATUSES = ("running", "waiting", "completed", "cancelled", "incident")
-OPEN = ("ready", "claimed")
 
 
 def status_label(status: str) -> str:
@@ -129,25 +130,29 @@ class Row:
 
 
 def _listing(filters: Filters, now: datetime) -> Select[*tuple[Any, ...]]:
-    query: Select[*tuple[Any, ...]] = select(
-        ProcessInstance.id,
-        ProcessInstance.process_id,
-        ProcessInstance.customer_id,
-        ProcessInstance.status,
-        ProcessInstance.incident,
-        ProcessInstance.started_at,
-        ProcessInstance.ended_at,
-        ProcessDefinition.name,
-        ProcessDefinition.version,
-    ).join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+    query: Select[*tuple[Any, ...]] = (
+        select(
+            ProcessInstance.id,
+            ProcessInstance.process_id,
+            ProcessInstance.customer_id,
+            ProcessInstance.status,
+            ProcessInstance.incident,
+            ProcessInstance.started_at,
+            ProcessInstance.ended_at,
+            ProcessDefinition.name,
+            ProcessDefinition.version,
+            Customer.name.label("customer_name"),
+        )
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .outerjoin(Customer, Customer.id == ProcessInstance.customer_id)
+    )
     if filters.process:
         query = query.where(ProcessInstance.process_id == filters.process)
     if filters.customer:
-        named = select(Customer.id).where(Customer.name.icontains(filters.customer, autoescape=True))
         query = query.where(
             or_(
                 ProcessInstance.customer_id.icontains(filters.customer, autoescape=True),
-                ProcessInstance.customer_id.in_(named),
+                Customer.name.icontains(filters.customer, autoescape=True),
             )
         )
     if filters.status:
@@ -158,7 +163,7 @@ def _listing(filters: Filters, now: datetime) -> Select[*tuple[Any, ...]]:
         query = query.where(
             exists().where(
                 HumanTask.instance_id == ProcessInstance.id,
-                HumanTask.state.in_(OPEN),
+                HumanTask.state.in_(OPEN_STATES),
                 HumanTask.stuck_at <= now,
             )
         )
@@ -179,17 +184,12 @@ def _rows(filters: Filters, now: datetime) -> tuple[list[Row], int, dict[str, st
         steps: dict[str, list[tuple[int, str, bool]]] = {}
         for task in session.execute(
             select(HumanTask.id, HumanTask.instance_id, HumanTask.name, HumanTask.stuck_at)
-            .where(HumanTask.instance_id.in_(ids), HumanTask.state.in_(OPEN))
+            .where(HumanTask.instance_id.in_(ids), HumanTask.state.in_(OPEN_STATES))
             .order_by(HumanTask.id)
         ):
             stuck = task.stuck_at is not None and task.stuck_at <= now
             steps.setdefault(task.instance_id, []).append((task.id, task.name, stuck))
-        customer_ids = {r.customer_id for r in found if r.customer_id}
-        names = dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))).all())
-        deployed = session.execute(
-            select(ProcessDefinition.process_id, ProcessDefinition.name).order_by(ProcessDefinition.version)
-        )
-        processes = {pid: name or pid for pid, name in deployed}  # the latest version's name
+        processes = process_names(session)
     rows = [
         Row(
             r.id,
@@ -197,7 +197,7 @@ def _rows(filters: Filters, now: datetime) -> tuple[list[Row], int, dict[str, st
             r.name or r.process_id,
             r.version,
             r.customer_id,
-            names.get(r.customer_id),
+            r.customer_name,
             r.status,
             r.incident,
             r.started_at,
@@ -279,12 +279,16 @@ def _page(
     instance = view.instance
     now = runtime().clock.now()
     with read_session() as session:
-        definition = session.get(ProcessDefinition, instance.definition_id)
+        definition = session.execute(
+            select(ProcessDefinition.name, ProcessDefinition.version).where(
+                ProcessDefinition.id == instance.definition_id
+            )
+        ).one()
         customer = session.get(Customer, instance.customer_id) if instance.customer_id else None
         tasks = list(
             session.execute(
                 select(HumanTask)
-                .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN))
+                .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN_STATES))
                 .order_by(HumanTask.id)
             ).scalars()
         )

@@ -17,10 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import kpi
+from engine.deploy import latest
 from engine.errors import EngineError
-from engine.models import Alert, HumanTask, ProcessDefinition
+from engine.models import Alert, HumanTask
 from web.audit import day_field
 from web.context import me, read_session, runtime
+from web.inbox_query import process_names
 from web.permissions import KPIS, LEADS, requires
 
 bp = Blueprint("kpis", __name__)
@@ -90,7 +92,6 @@ def step_rows(session: Session, process_id: str | None, period: Period, days: in
         for s in stats
     ]
     return rows + [StepRow(p, e, name, None, n, 0.0) for (p, e), (name, n) in sorted(wip.items())]
-    return rows
 
 
 def throughput_chart(completions: list[datetime], start: date, last: date) -> dict[str, Any]:
@@ -147,12 +148,8 @@ def busiest_process(rows: list[StepRow]) -> str:
 
 
 def processes(session: Session) -> dict[str, str]:
-    """Deployed process ids → the name of their latest version."""
-    found: dict[str, str] = {}
-    query = select(ProcessDefinition.process_id, ProcessDefinition.name).order_by(ProcessDefinition.version)
-    for process_id, name in session.execute(query):
-        found[process_id] = name or process_id
-    return dict(sorted(found.items()))
+    """Deployed process ids → the name of their latest version, by id."""
+    return dict(sorted(process_names(session).items()))
 
 
 def open_alert_count(session: Session) -> int:
@@ -169,16 +166,15 @@ def index() -> ResponseReturnValue:
         known = processes(session)
         process_id = request.args.get("process", "")
         process_id = process_id if process_id in known else ""
-        alerts_open = open_alert_count(session)
+        form = {
+            "period": period,
+            "processes": known,
+            "process_id": process_id,
+            "alerts_open": open_alert_count(session),
+            "ranges": quick_ranges(now.date()),
+        }
         if period.errors:
-            return render_template(
-                "kpis/index.html",
-                period=period,
-                processes=known,
-                process_id=process_id,
-                alerts_open=alerts_open,
-                ranges=quick_ranges(now.date()),
-            ), 422
+            return render_template("kpis/index.html", **form), 422
         completions = kpi.completion_times(session, process_id or None, since=period.since, until=period.until)
         start = period.first or (completions[0].date() if completions else period.last)
         days = (period.last - start).days + 1
@@ -186,11 +182,7 @@ def index() -> ResponseReturnValue:
     heat_id = process_id or busiest_process(rows)
     return render_template(
         "kpis/index.html",
-        period=period,
-        processes=known,
-        process_id=process_id,
-        alerts_open=alerts_open,
-        ranges=quick_ranges(now.date()),
+        **form,
         rows=rows,
         human=kpi.human,
         start=start,
@@ -209,15 +201,10 @@ def index() -> ResponseReturnValue:
 def diagram(process_id: str) -> ResponseReturnValue:
     """The BPMN XML of the latest deployed version of ``process_id`` (for the heat map)."""
     with read_session() as session:
-        xml = session.execute(
-            select(ProcessDefinition.bpmn_xml)
-            .where(ProcessDefinition.process_id == process_id)
-            .order_by(ProcessDefinition.version.desc())
-            .limit(1)
-        ).scalar()
-    if xml is None:
+        found = latest(session, process_id)
+    if found is None:
         abort(404, _("Process %(id)s is not deployed.", id=process_id))
-    return Response(xml, mimetype="application/xml")
+    return Response(found.bpmn_xml, mimetype="application/xml")
 
 
 @bp.get("/alerts")
@@ -234,7 +221,7 @@ def alerts() -> ResponseReturnValue:
     return render_template(
         "kpis/alerts.html",
         processes=names,
-        alerts=[(alert, task) for alert, task in found],
+        alerts=found,
         show_all=show_all,
         alerts_open=alerts_open,
         now=runtime().clock.now(),

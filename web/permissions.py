@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from flask import abort, request
 from flask_login import current_user
 
+from web.extensions import login_manager
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Screens and the roles that open them. Auditors read, never change (they hold no *_write permission).
@@ -30,8 +32,6 @@ def requires(*roles: str) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 if request.path.startswith("/api/"):
                     abort(401)
-                from web.extensions import login_manager
-
                 return login_manager.unauthorized()
             if not current_user.has(*roles):
                 abort(403)

@@ -24,7 +24,7 @@ DEMO_USERS: list[tuple[str, str, list[str], list[str]]] = [
 
 def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
     from web import users
-    from web.models import User, UserGroup
+    from web.models import User
 
     if args.action == "add":
         if not args.name:
@@ -45,9 +45,9 @@ def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
         ensure_demo_users(rt)
     else:
         with rt.store.session() as s:
+            groups = users.memberships(s)
             for user in s.execute(select(User).order_by(User.username)).scalars():
-                groups = s.execute(select(UserGroup.group_name).where(UserGroup.user_id == user.id)).scalars()
-                print(f"{user.username:<16} {user.roles:<28} {','.join(groups)}")
+                print(f"{user.username:<16} {user.roles:<28} {','.join(groups.get(user.id, []))}")
     return 0
 
 

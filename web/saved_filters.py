@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from web.context import audited_unit, read_session, record
+from web.context import audited_unit, record
 from web.models import SavedFilter, User
 from web.principal import Principal
 
@@ -33,17 +34,16 @@ class Saved:
     mine: bool
 
 
-def visible_to(me: Principal) -> list[Saved]:
+def visible_to(session: Session, me: Principal) -> list[Saved]:
     """My filters and those shared with one of my groups, by name."""
-    with read_session() as session:
-        shared = SavedFilter.shared_group.in_(sorted(me.groups))
-        rows = session.execute(
-            select(SavedFilter, User.username)
-            .join(User, User.id == SavedFilter.owner_id)
-            .where(or_(SavedFilter.owner_id == me.id, shared))
-            .order_by(SavedFilter.name, SavedFilter.id)
-        )
-        return [Saved(f.id, f.name, f.query, f.shared_group, owner, f.owner_id == me.id) for f, owner in rows]
+    shared = SavedFilter.shared_group.in_(sorted(me.groups))
+    rows = session.execute(
+        select(SavedFilter, User.username)
+        .join(User, User.id == SavedFilter.owner_id)
+        .where(or_(SavedFilter.owner_id == me.id, shared))
+        .order_by(SavedFilter.name, SavedFilter.id)
+    )
+    return [Saved(f.id, f.name, f.query, f.shared_group, owner, f.owner_id == me.id) for f, owner in rows]
 
 
 def save(me: Principal, name: str, query: str, shared_group: str) -> None:

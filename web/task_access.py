@@ -4,18 +4,21 @@ Leads and admins see every task; staff see the tasks of their groups and the tas
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, or_, select
 
+from engine.execution import OPEN_STATES
 from engine.models import HumanTask, HumanTaskGroup
 from web.context import audited_unit, read_session, record, runtime
+from web.inbox_query import in_groups
 from web.models import TaskComment, User, UserGroup
 from web.principal import Principal
 
-OPEN = ("ready", "claimed")
+OPEN = OPEN_STATES
 MAX_COMMENT = 5000
 
 
@@ -108,7 +111,7 @@ def unclaim(me: Principal, task: TaskRef) -> None:
     runtime().unclaim(task.id, actor=me.username, groups=me.task_groups())
 
 
-def assignable(task_groups: frozenset[str]) -> list[tuple[str, str]]:
+def assignable(task_groups: Collection[str]) -> list[tuple[str, str]]:
     """(user name, display name) of the active members of any of ``task_groups``."""
     with read_session() as session:
         rows = session.execute(
@@ -193,8 +196,7 @@ def next_task(me: Principal, instance_id: str) -> HumanTask | None:
         workable: ColumnElement[bool] = HumanTask.assignee == me.username
         unclaimed: ColumnElement[bool] = HumanTask.assignee.is_(None)
         if not me.sees_all_tasks:
-            mine = select(HumanTaskGroup.human_task_id).where(HumanTaskGroup.group_name.in_(sorted(me.groups)))
-            unclaimed = unclaimed & HumanTask.id.in_(mine)
+            unclaimed = unclaimed & in_groups(sorted(me.groups))
         return session.execute(
             select(HumanTask)
             .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN), or_(workable, unclaimed))

@@ -37,6 +37,7 @@ def _render(
     principal, now = me(), runtime().clock.now()
     view = runtime().task_view(task.id)
     row = view.row
+    may_reassign = task_access.may_reassign(principal, task)
     return render_template(
         "tasks/show.html",
         task=task,
@@ -47,8 +48,8 @@ def _render(
         problems=problems or [],
         may_work=task.open and not task_access.held_by_other(principal, task),
         may_unclaim=task_access.may_unclaim(principal, task),
-        may_reassign=task_access.may_reassign(principal, task),
-        assignees=[user for user in task_access.assignable(task.groups) if user[0] != task.assignee],
+        may_reassign=may_reassign,
+        assignees=[u for u in task_access.assignable(task.groups) if u[0] != task.assignee] if may_reassign else [],
         handover=handover or {},
         handover_error=handover_error,
         comments=task_access.comments(task.id),

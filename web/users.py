@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy import Connection, FromClause, Row, Select, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,23 +39,6 @@ def _check_groups(groups: Iterable[str]) -> list[str]:
     if bad:
         raise UserError(f"groups: {', '.join(bad)} — use letters, digits, '-' and '_'")
     return found
-
-
-def principal(session: Session, user: User) -> Principal:
-    groups = session.execute(select(UserGroup.group_name).where(UserGroup.user_id == user.id)).scalars()
-    return Principal(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name or user.username,
-        roles=user.role_set,
-        groups=frozenset(groups),
-        language=user.language,
-    )
-
-
-def load_principal(session: Session, user_id: int) -> Principal | None:
-    user = session.get(User, user_id)
-    return principal(session, user) if user is not None and user.active else None
 
 
 def add_user(
@@ -172,25 +156,33 @@ def create_token(rt: Runtime, user_id: int, name: str, *, actor: str) -> str:
 
 
 _users, _groups, _tokens = core(User), core(UserGroup), core(ApiToken)
-# The token's active owner and their groups in one indexed query, built once (it runs on every API request).
-_TOKEN_OWNER = (
-    select(
-        _users.c.id,
-        _users.c.username,
-        _users.c.display_name,
-        _users.c.roles,
-        _users.c.language,
-        func.aggregate_strings(_groups.c.group_name, ","),
+
+
+def _principal_query(source: FromClause) -> Select[*tuple[Any, ...]]:
+    """An active user and their groups in one indexed query (built once, at import)."""
+    return (
+        select(
+            _users.c.id,
+            _users.c.username,
+            _users.c.display_name,
+            _users.c.roles,
+            _users.c.language,
+            func.aggregate_strings(_groups.c.group_name, ","),
+        )
+        .select_from(source.outerjoin(_groups))
+        .where(_users.c.active.is_(True))
+        .group_by(_users.c.id)
     )
-    .select_from(_users.join(_tokens, _tokens.c.user_id == _users.c.id).outerjoin(_groups))
-    .where(_tokens.c.token_sha256 == bindparam("digest"), _tokens.c.revoked_at.is_(None), _users.c.active.is_(True))
-    .group_by(_users.c.id)
+
+
+# by id: every page request (the session cookie); by the sha256 of an API token: every API request
+_BY_ID = _principal_query(_users).where(_users.c.id == bindparam("user_id"))
+_BY_TOKEN = _principal_query(_users.join(_tokens, _tokens.c.user_id == _users.c.id)).where(
+    _tokens.c.token_sha256 == bindparam("digest"), _tokens.c.revoked_at.is_(None)
 )
 
 
-def principal_for_token(conn: Connection, token: str) -> Principal | None:
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    row = conn.execute(_TOKEN_OWNER, {"digest": digest}).one_or_none()
+def _principal(row: Row[*tuple[Any, ...]] | None) -> Principal | None:
     if row is None:
         return None
     user_id, username, display_name, roles, language, groups = row
@@ -202,6 +194,17 @@ def principal_for_token(conn: Connection, token: str) -> Principal | None:
         groups=frozenset(g for g in (groups or "").split(",") if g),
         language=language,
     )
+
+
+def load_principal(conn: Connection | Session, user_id: int) -> Principal | None:
+    """The active user ``user_id``, else None."""
+    return _principal(conn.execute(_BY_ID, {"user_id": user_id}).one_or_none())
+
+
+def principal_for_token(conn: Connection, token: str) -> Principal | None:
+    """The active owner of an unrevoked API token, else None."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return _principal(conn.execute(_BY_TOKEN, {"digest": digest}).one_or_none())
 
 
 class LoginResult:
@@ -256,7 +259,17 @@ def authenticate(
             return LoginResult(None)
         assert user is not None
         u.session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
-        return LoginResult(principal(u.session, user))
+        return LoginResult(load_principal(u.session, user.id))
+
+
+def memberships(session: Session) -> dict[int, list[str]]:
+    """Each user's groups (by user id, sorted), in one query."""
+    found: dict[int, list[str]] = {}
+    for user_id, group in session.execute(
+        select(UserGroup.user_id, UserGroup.group_name).order_by(UserGroup.user_id, UserGroup.group_name)
+    ):
+        found.setdefault(user_id, []).append(group)
+    return found
 
 
 def all_groups(session: Session) -> list[str]:

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import FormValidationError, FrozenClock, InvalidState, NotFound, Runtime
-from engine.models import AuditEvent, HumanTask, ProcessInstance, TaskKpi, Timer
+from engine.models import AuditEvent, HumanTask, TaskKpi, Timer
 from tests.bpmn_builder import flow, linear, process, user_task
+from tests.engine.test_runtime_basics import instance
 
 FAILING = process(
     "scored",
@@ -88,13 +89,6 @@ def open_task(runtime: Runtime, iid: str, element: str) -> HumanTask:
                 HumanTask.instance_id == iid, HumanTask.element_id == element, HumanTask.state.in_(("ready", "claimed"))
             )
         ).scalar_one()
-
-
-def instance(runtime: Runtime, iid: str) -> ProcessInstance:
-    with runtime.store.session() as s:
-        found = s.get(ProcessInstance, iid)
-        assert found is not None
-        return found
 
 
 def events(runtime: Runtime, iid: str, action: str) -> list[tuple[str, dict]]:

@@ -10,11 +10,12 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from engine.errors import PermissionDenied
-from engine.models import HumanTask, HumanTaskGroup
+from engine.models import HumanTask
 from web import task_access
 from web.api import shapes
 from web.api.base import InvalidInput, Reader, bp, json_body
 from web.context import me, read_session, runtime
+from web.inbox_query import in_groups
 from web.permissions import WORK_TASKS, requires
 
 VIEWS = ("mine", "group", "all")
@@ -33,8 +34,7 @@ def list_tasks() -> ResponseReturnValue:
     if view == "mine":
         query = query.where(HumanTask.assignee == principal.username)
     elif view == "group":
-        queue = select(HumanTaskGroup.human_task_id).where(HumanTaskGroup.group_name.in_(sorted(principal.groups)))
-        query = query.where(HumanTask.id.in_(queue))
+        query = query.where(in_groups(sorted(principal.groups)))
     elif not principal.sees_all_tasks:
         raise PermissionDenied(f"view=all is for leads and admins; {principal.username} may use mine or group")
     if process:
