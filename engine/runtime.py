@@ -35,7 +35,7 @@ from engine.errors import (
 from engine.execution import FINAL, OPEN_STATES, Execution, InstanceRecord, JornadaScriptEngine, Unit, due_timers
 from engine.handlers import HandlerContext, HandlerRegistry
 from engine.live import Kept, LiveWorkflows
-from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance, Timer, core
+from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Timer, core
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
 from engine.sandbox import Sandbox, SandboxedEnvironment
 from engine.store import Store
@@ -50,7 +50,6 @@ TASK_ROW = (
     .join(core(ProcessInstance), core(ProcessInstance).c.id == _TASK.c.instance_id)
     .where(_TASK.c.id == bindparam("b_id"))
 )
-TASK_GROUPS = select(HumanTaskGroup.group_name).where(HumanTaskGroup.human_task_id == bindparam("b_id"))
 SET_TASK = Prepared(_TASK.update().where(_TASK.c.id == bindparam("b_id")))  # SET: the columns of the parameters given
 
 
@@ -316,13 +315,13 @@ class Runtime:
         row = u.conn.execute(TASK_ROW, {"b_id": task_pk}).one_or_none()
         if row is None:
             raise NotFound(f"task {task_pk} does not exist")
-        if groups is not None and row.assignee != actor:
-            mine = set(u.conn.execute(TASK_GROUPS, {"b_id": task_pk}).scalars())
-            if not mine & set(groups):
-                raise PermissionDenied(
-                    f"task {task_pk} ({row.name}) belongs to {row.candidate_groups or 'no group'}, "
-                    f"not to a group of {actor}"
-                )
+        # candidate_groups: the task's groups, comma-separated, as written with its human_task_group rows
+        mine = {g for g in row.candidate_groups.split(",") if g}
+        if groups is not None and row.assignee != actor and not mine & set(groups):
+            raise PermissionDenied(
+                f"task {task_pk} ({row.name}) belongs to {row.candidate_groups or 'no group'}, "
+                f"not to a group of {actor}"
+            )
         if row.state == "completed":
             raise ConflictError(
                 f"task {task_pk} ({row.name}) was already completed by {row.completed_by} "

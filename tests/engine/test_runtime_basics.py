@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import ConflictError, FormValidationError, InvalidState, Runtime
+from engine import ConflictError, FormValidationError, InvalidState, PermissionDenied, Runtime
 from engine.models import AuditEvent, HumanTask, ProcessInstance, TaskKpi
 from tests.bpmn_builder import flow, linear, process, user_task
 
@@ -99,6 +99,21 @@ def test_a_completed_task_cannot_be_completed_again(runtime: Runtime) -> None:
     runtime.complete(task.id, actor="bob")
     with pytest.raises(ConflictError, match="already completed by bob"):
         runtime.complete(task.id, actor="carol")
+
+
+def test_the_group_check_lets_in_members_of_any_candidate_group_and_refuses_others(runtime: Runtime) -> None:
+    body = '<bpmn:startEvent id="s"/>' + user_task("t", "Two groups", "support,csm") + '<bpmn:endEvent id="e"/>'
+    runtime.deploy({"two.bpmn": process("two", body + flow("f1", "s", "t") + flow("f2", "t", "e"))}, actor="d")
+    first, second = (runtime.start("two", actor="a", customer_id=f"C-{n}") for n in (1, 2))
+    (task,) = open_tasks(runtime, first)
+    refusal = f"task {task.id} \\(Two groups\\) belongs to support,csm, not to a group of fin"
+    with pytest.raises(PermissionDenied, match=refusal):
+        runtime.complete(task.id, actor="fin", groups=["finance"])
+    assert [t.state for t in open_tasks(runtime, first)] == ["ready"]
+    assert runtime.complete(task.id, actor="cara", groups=["csm"]) == "completed"  # the second group of two
+    (other,) = open_tasks(runtime, second)
+    runtime.assign(other.id, "fin", actor="lead", groups=None)  # leads pass without a group
+    assert runtime.complete(other.id, actor="fin", groups=["finance"]) == "completed"  # the assignee may
 
 
 def test_claim_then_complete_records_wait_work_and_cycle(runtime: Runtime, clock) -> None:
