@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,26 @@ def _redact_state(state_json: str) -> str:
 KEPT_AFTER_PURGE = ("customer_id", "business_key", "agreement_reference", "retention_days", "purged_at")
 
 
-def purge(ctx: HandlerContext) -> dict[str, Any]:
-    """Redact the customer's task data and audit payloads (hashes and tombstones stay) and anonymise the record.
+def _export_archives(ctx: HandlerContext, events: Iterable[AuditEvent]) -> list[Path]:
+    """The customer's export archives still on disk, as their ``export_built`` events name them (read before the
+    payloads become tombstones); only files inside <data_dir>/exports count."""
+    folder = (Path(ctx.config["data_dir"]) / "exports").resolve()
+    found = []
+    for event in events:
+        if event.action == "export_built":
+            path = Path(json.loads(event.payload).get("path", "")).resolve()
+            if path.parent == folder and path.is_file():
+                found.append(path)
+    return found
 
-    The e-mail address is kept until ``privacy.deliver_certificate`` has sent the certificate of deletion."""
+
+def purge(ctx: HandlerContext) -> dict[str, Any]:
+    """Redact the customer's task data and audit payloads (hashes and tombstones stay), anonymise the record and
+    delete the customer's export archives.
+
+    The archives go last, once everything else is in place: should the transaction still fail, the database is
+    whole and an export can be built again. The e-mail address is kept until ``privacy.deliver_certificate`` has
+    sent the certificate of deletion."""
     customer = get_customer(ctx.session, ctx.customer_id)
     instances = (
         ctx.session.execute(
@@ -105,11 +122,20 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
         .scalars()
         .all()
     )
+    archives = _export_archives(ctx, events)
     reference = str(ctx.data.get("agreement_reference") or "deletion agreement")
     seqs = audit.redact(ctx.session, events, at=ctx.now, actor=ctx.actor, reason=f"customer data purged: {reference}")
     customer.name, customer.purged_at = f"[deleted {customer.id}]", ctx.now
     ctx.scrub_instance_data(KEPT_AFTER_PURGE)
-    return {"purged_at": ctx.now.isoformat(), "purged_instances": len(instances), "redacted_audit_events": len(seqs)}
+    for archive in archives:
+        archive.unlink()
+        ctx.audit("export_deleted", {"customer": customer.id, "file": archive.name})
+    return {
+        "purged_at": ctx.now.isoformat(),
+        "purged_instances": len(instances),
+        "redacted_audit_events": len(seqs),
+        "deleted_exports": len(archives),
+    }
 
 
 def deliver_certificate(ctx: HandlerContext) -> dict[str, Any]:

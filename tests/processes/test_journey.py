@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -68,6 +69,7 @@ def test_a_customer_goes_from_prospect_to_churned_and_leaves_an_export_a_certifi
     driver.complete("confirm_access_revoked", journey, all_access_revoked=True)
     driver.complete("deliver_export", journey, delivered=True)
     assert driver.open_elements(journey) == ["confirm_deletion_agreement"]
+    archive = export.read_bytes()
     assert driver.complete("confirm_deletion_agreement", journey) == "completed"
 
     # the customer record went through every stage, and ends anonymised
@@ -86,8 +88,12 @@ def test_a_customer_goes_from_prospect_to_churned_and_leaves_an_export_a_certifi
         "welcome_complete",
     ]
 
-    # the export archive holds the customer's records as they were before the purge
-    with zipfile.ZipFile(export) as z:
+    # the export archive held the customer's records as they were before the purge; the purge deleted it
+    assert not export.exists()
+    assert [json.loads(e.payload) for e in driver.audit(action="export_deleted")] == [
+        {"customer": CUSTOMER, "file": export.name}
+    ]
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
         assert {"customer.json", "instances.json", "audit.json"} <= set(z.namelist())
         record = json.loads(z.read("customer.json"))
         instances = json.loads(z.read("instances.json"))
@@ -121,6 +127,7 @@ def test_a_customer_goes_from_prospect_to_churned_and_leaves_an_export_a_certifi
         "purged_at",
         "purged_instances",
         "redacted_audit_events",
+        "deleted_exports",
         "certificate_id",
         "certificate_mailed",
         "customer_stage",

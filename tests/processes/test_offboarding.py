@@ -193,6 +193,22 @@ def test_deletion_purges_the_customer_and_mails_a_certificate_to_the_former_addr
         assert audit.verify(s).ok
 
 
+def test_deletion_deletes_the_customers_export_archives_and_leaves_other_files(driver: Driver) -> None:
+    export = driver.start("data_export")
+    archive = Path(driver.task_data("deliver_export", export)["export_path"])
+    driver.complete("deliver_export", export, delivered=True)
+    other = archive.with_name(archive.name.replace(CUSTOMER, "C-2", 1))  # another customer's archive
+    other.write_bytes(b"not C-1's")
+
+    iid = driver.start("deletion")
+    driver.complete("confirm_deletion_agreement", iid)
+    assert driver.final_data(iid)["deleted_exports"] == 1
+    assert not archive.exists() and other.read_bytes() == b"not C-1's"
+    [deleted] = driver.audit(action="export_deleted")
+    assert deleted.customer_id == CUSTOMER
+    assert json.loads(deleted.payload) == {"customer": CUSTOMER, "file": archive.name}
+
+
 def test_after_deletion_no_audit_payload_about_the_customer_shows_their_email_address(driver: Driver) -> None:
     iid = driver.start("deletion")
     driver.complete("confirm_deletion_agreement", iid)
