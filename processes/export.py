@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,15 @@ def archive_bytes(ctx: HandlerContext) -> tuple[bytes, dict[str, int]]:
     return buffer.getvalue(), counts
 
 
+def exports_folder(config: Mapping[str, Any]) -> Path:
+    """Where export archives are written: <data_dir>/exports."""
+    return Path(config["data_dir"]) / "exports"
+
+
 def build_archive(ctx: HandlerContext) -> dict[str, Any]:
     data, counts = archive_bytes(ctx)
     digest = hashlib.sha256(data).hexdigest()
-    folder = Path(ctx.config["data_dir"]) / "exports"
+    folder = exports_folder(ctx.config)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{ctx.customer_id}-{ctx.now:%Y%m%dT%H%M%S}-{digest[:8]}.zip"
     path.write_bytes(data)

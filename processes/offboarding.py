@@ -14,6 +14,7 @@ from engine import audit
 from engine.handlers import HandlerContext, HandlerError
 from engine.models import AuditEvent, ProcessInstance
 from processes.customers import AccessGrant, Invoice, get_customer
+from processes.export import exports_folder
 
 CHECKLIST_PREFIX = "revoke_"
 
@@ -86,7 +87,7 @@ KEPT_AFTER_PURGE = ("customer_id", "business_key", "agreement_reference", "reten
 def _export_archives(ctx: HandlerContext, events: Iterable[AuditEvent]) -> list[Path]:
     """The customer's export archives still on disk, as their ``export_built`` events name them (read before the
     payloads become tombstones); only files inside <data_dir>/exports count."""
-    folder = (Path(ctx.config["data_dir"]) / "exports").resolve()
+    folder = exports_folder(ctx.config).resolve()
     found = []
     for event in events:
         if event.action == "export_built":
@@ -128,7 +129,7 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
     customer.name, customer.purged_at = f"[deleted {customer.id}]", ctx.now
     ctx.scrub_instance_data(KEPT_AFTER_PURGE)
     for archive in archives:
-        archive.unlink()
+        archive.unlink(missing_ok=True)
         ctx.audit("export_deleted", {"customer": customer.id, "file": archive.name})
     return {
         "purged_at": ctx.now.isoformat(),
