@@ -12,8 +12,9 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
     Problem,
+    StartRefused,
 )
-from engine.handlers import HandlerContext, HandlerError, HandlerRegistry
+from engine.handlers import HandlerContext, HandlerError, HandlerRegistry, Happened, StartRequest
 from engine.runtime import Runtime
 from engine.store import Store
 
@@ -28,12 +29,15 @@ __all__ = [
     "HandlerContext",
     "HandlerError",
     "HandlerRegistry",
+    "Happened",
     "InvalidState",
     "MessageNotDelivered",
     "NotFound",
     "PermissionDenied",
     "Problem",
     "Runtime",
+    "StartRefused",
+    "StartRequest",
     "Store",
     "SystemClock",
     "load_config",

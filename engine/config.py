@@ -26,6 +26,21 @@ DEFAULTS: dict[str, Any] = {
     },
     "alerts": {"channels": ["mail"], "group_mail_domain": "jornada.example"},
     "demo": {"customers": 20, "seed": 7},
+    # The CS domain's settings (processes/ reads and checks them; config.toml documents each key).
+    "surveys": {"ces_min": 0, "ces_max": 5, "link_days": 14, "public_url": "http://127.0.0.1:8000"},
+    "health": {
+        "weight_usage": 0.25,
+        "weight_support": 0.15,
+        "weight_sentiment": 0.25,
+        "weight_payment": 0.15,
+        "weight_stuck_steps": 0.10,
+        "weight_mrr_trend": 0.10,
+        "watch_below": 70.0,
+        "at_risk_below": 40.0,
+        "usage_window_days": 30,
+        "at_risk_playbook": "recovery",
+    },
+    "playbooks": {"cooldown_days": 30, "rules": []},
     "web": {
         "host": "127.0.0.1",
         "port": 8000,

@@ -66,3 +66,7 @@ class DeployError(EngineError):
 
 class MessageNotDelivered(EngineError):
     pass
+
+
+class StartRefused(EngineError):
+    """A start guard of the domain refused to start the process (e.g. an unknown customer); nothing was written."""

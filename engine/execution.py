@@ -22,10 +22,11 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import audit, specs
-from engine.dialects import ASSIGNEE, CANDIDATE_GROUPS, PRIORITY
+from engine.dialects import ASSIGNEE, CANDIDATE_GROUPS, PRIORITY, MessageEventDefinition
 from engine.dml import Prepared
 from engine.durations import DurationError, parse_duration
 from engine.errors import ConflictError
+from engine.handlers import HandlerRegistry, Happened
 from engine.models import HumanTask, HumanTaskGroup, ProcessInstance, Timer, core
 from engine.sandbox import SandboxedScriptEngine
 
@@ -78,6 +79,7 @@ class InstanceRecord:
     status: str
     incident: str | None
     state_json: str
+    waiting_messages: str | None
     serializer_version: str
     version: int
     started_by: str
@@ -86,7 +88,7 @@ class InstanceRecord:
 
     # Besides state_json and version, the columns an operation can change. An UPDATE sets only those that did:
     # naming an indexed column in SET rewrites its index entry even when the value is the same.
-    CHANGING = ("status", "incident", "serializer_version", "ended_at")
+    CHANGING = ("status", "incident", "waiting_messages", "serializer_version", "ended_at")
 
     def __post_init__(self) -> None:
         self._written = self._changing()  # as the row holds them (fetched, or about to be inserted)
@@ -119,16 +121,25 @@ class InstanceRecord:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+@dataclass(frozen=True)
+class Observers:
+    """The domain's listeners on audited actions (``HandlerRegistry.listen``) and the config they may read."""
+
+    registry: HandlerRegistry
+    config: Mapping[str, Any]
+
+
 class Unit:
     """One operation's transaction. ``conn`` is in it from the start; ``session``, an ORM session joined to the same
     transaction, is made the first time something asks for it: most task operations run only Core statements, and
     opening and closing a session costs more than they do."""
 
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(self, conn: Connection, now: datetime, observers: Observers | None = None) -> None:
         self.conn = conn
         self.now = now
         self.loaded: list[Execution] = []
         self.opened: Session | None = None  # the session, once made
+        self.observers = observers
 
     @property
     def session(self) -> Session:
@@ -214,6 +225,22 @@ class Execution:
             task_id=task_id,
             customer_id=self.instance.customer_id,
         )
+        observers = self.unit.observers
+        if observers is not None and observers.registry.listeners(action):
+            happened = Happened(
+                session=self.session,
+                now=self.now,
+                actor=self.actor,
+                action=action,
+                process_id=self.instance.process_id,
+                instance_id=self.instance.id,
+                customer_id=self.instance.customer_id,
+                task_id=task_id,
+                payload=payload,
+                config=observers.config,
+            )
+            for listener in observers.registry.listeners(action):
+                listener(happened)
 
     # -- saving --------------------------------------------------------------------------------------------
     def save(self) -> None:
@@ -237,6 +264,7 @@ class Execution:
             instance.ended_at = self.now
             if not was_final:
                 self.record(f"instance_{instance.status}", {"data": workflow.data if workflow.data else {}})
+        instance.waiting_messages = "" if instance.status in FINAL else waiting_messages(active)
         instance.state_json = specs.dump(workflow)
         instance.serializer_version = specs.SERIALIZER_VERSION
         instance.update(self.conn)
@@ -367,6 +395,19 @@ def due_timers(workflow: BpmnWorkflow, active: list[Task] | None = None) -> list
             text = value["next"] if isinstance(value, dict) else value
             found.append((task, datetime.fromisoformat(text)))
     return found
+
+
+def waiting_messages(active: list[Task]) -> str:
+    """",name,other," for the message names the WAITING tasks among ``active`` catch ("" for none)."""
+    names = set()
+    for task in active:
+        if task.state != TaskState.WAITING:
+            continue
+        outer = getattr(task.task_spec, "event_definition", None)
+        for definition in [outer, *getattr(outer, "event_definitions", [])]:
+            if isinstance(definition, MessageEventDefinition):
+                names.add(definition.name)
+    return f",{','.join(sorted(names))}," if names else ""
 
 
 def describe_failure(workflow: BpmnWorkflow, exc: Exception) -> str:

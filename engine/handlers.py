@@ -68,13 +68,65 @@ class HandlerContext:
 Handler = Callable[[HandlerContext], Mapping[str, Any] | None]
 
 
+@dataclass(frozen=True)
+class Happened:
+    """An audited action of an instance, as a listener sees it, inside the operation's transaction."""
+
+    session: Session
+    now: datetime
+    actor: str
+    action: str
+    process_id: str
+    instance_id: str
+    customer_id: str | None
+    task_id: str | None
+    payload: Mapping[str, Any]
+    config: Mapping[str, Any]
+
+
+# A listener runs inside the operation's transaction, after the audit event of its action: what it writes commits
+# or rolls back with the operation. It raises HandlerError to refuse; the operation then fails as a whole.
+Listener = Callable[[Happened], None]
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """A process about to start, as a start guard sees it (inside the start's transaction)."""
+
+    session: Session
+    now: datetime
+    process_id: str
+    customer_id: str | None
+    business_key: str | None
+    data: Mapping[str, Any]
+    by_message: str | None  # the message name when a message start event starts it
+
+
+# A start guard raises StartRefused (a clear reason) to refuse a start; nothing is written then.
+StartGuard = Callable[[StartRequest], None]
+
+
 class HandlerError(Exception):
     """A handler could not do its work; the message is shown on the incident."""
 
 
 class HandlerRegistry:
+    """Service-task handlers by topic, plus the domain's listeners on audited actions and its start guards."""
+
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._listeners: dict[str, list[Listener]] = {}
+        self.start_guards: list[StartGuard] = []
+
+    def listen(self, action: str, listener: Listener) -> None:
+        """Call ``listener`` whenever an instance records ``action`` (e.g. task_completed, instance_started)."""
+        self._listeners.setdefault(action, []).append(listener)
+
+    def listeners(self, action: str) -> list[Listener]:
+        return self._listeners.get(action, [])
+
+    def guard_start(self, guard: StartGuard) -> None:
+        self.start_guards.append(guard)
 
     def register(self, topic: str, handler: Handler) -> None:
         if topic in self._handlers:

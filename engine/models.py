@@ -88,6 +88,9 @@ class ProcessInstance(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)  # running waiting completed cancelled incident
     incident: Mapped[str | None] = mapped_column(Text)
     state_json: Mapped[str] = mapped_column(Text)
+    # the message names the instance waits for, as ",name,other," ("" none; NULL unknown: written before the
+    # column existed), so a message is routed without loading instances that cannot catch it
+    waiting_messages: Mapped[str | None] = mapped_column(String(1000))
     serializer_version: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     started_by: Mapped[str] = mapped_column(String(100))

@@ -32,8 +32,17 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
-from engine.execution import FINAL, OPEN_STATES, Execution, InstanceRecord, JornadaScriptEngine, Unit, due_timers
-from engine.handlers import HandlerContext, HandlerRegistry
+from engine.execution import (
+    FINAL,
+    OPEN_STATES,
+    Execution,
+    InstanceRecord,
+    JornadaScriptEngine,
+    Observers,
+    Unit,
+    due_timers,
+)
+from engine.handlers import HandlerContext, HandlerRegistry, StartRequest
 from engine.live import Kept, LiveWorkflows
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Timer, core
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
@@ -78,6 +87,7 @@ class Runtime:
         self._definitions: dict[int, tuple[str, str]] = {}
         self.live = LiveWorkflows()
         self.message_starts = messages.MessageStarts()
+        self.observers = Observers(handlers, self.config)
 
     def close(self) -> None:
         if self._own_sandbox:
@@ -91,7 +101,7 @@ class Runtime:
         queued = False
         try:
             with engine_clock(self.clock), self.store.writing(), self.store.engine.connect() as conn:
-                unit = Unit(conn, self.clock.now())
+                unit = Unit(conn, self.clock.now(), self.observers)
                 try:
                     with conn.begin():  # commits if the block returns, rolls back if it raises
                         yield unit
@@ -249,6 +259,18 @@ class Runtime:
         definition = deploying.latest(u.session, process_id)
         if definition is None:
             raise NotFound(f"process {process_id!r} is not deployed")
+        if self.handlers.start_guards:
+            request = StartRequest(
+                session=u.session,
+                now=u.now,
+                process_id=process_id,
+                customer_id=customer_id,
+                business_key=business_key,
+                data=data,
+                by_message=message[0] if message else None,
+            )
+            for guard in self.handlers.start_guards:
+                guard(request)
         instance = InstanceRecord(
             id=str(uuid.uuid4()),
             definition_id=definition.id,
@@ -259,6 +281,7 @@ class Runtime:
             status="running",
             incident=None,
             state_json="{}",
+            waiting_messages="",
             serializer_version=specs.SERIALIZER_VERSION,
             version=1,
             started_by=actor,
@@ -453,6 +476,16 @@ class Runtime:
                 must=True,
             )
 
+    def deliver(
+        self, u: Unit, name: str, payload: Mapping[str, Any], *, actor: str, customer_id: str, start: bool = False
+    ) -> list[str]:
+        """Inside an open unit: deliver message ``name`` to the customer's instances waiting for it (and with
+        ``start``, start a process whose message start event names it when none waits). Returns the instance ids
+        that received it; none is not an error (a product event nobody waits for)."""
+        return self._deliver(
+            u, name, dict(payload), actor=actor, customer_id=customer_id, business_key=None, exclude=None, start=start
+        )
+
     def _deliver(
         self,
         u: Unit,
@@ -464,8 +497,12 @@ class Runtime:
         business_key: str | None,
         exclude: str | None,
         must: bool = False,
+        start: bool = True,
     ) -> list[str]:
-        query = select(ProcessInstance.id).where(ProcessInstance.status.in_(("running", "waiting")))
+        query = select(ProcessInstance.id).where(
+            ProcessInstance.status.in_(("running", "waiting")),
+            ProcessInstance.waiting_messages.is_(None) | ProcessInstance.waiting_messages.contains(f",{name},"),
+        )
         if customer_id:
             query = query.where(ProcessInstance.customer_id == customer_id)
         if business_key:
@@ -478,7 +515,7 @@ class Runtime:
             if messages.catch(ex, name, payload):
                 self._finish(ex)
                 delivered.append(instance_id)
-        if not delivered:
+        if not delivered and start:
             for process_id in self.message_starts.processes(u.session, name):
                 ex = self._start(
                     u,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import processes.customers  # noqa: F401  (registers the domain tables on the metadata)
+import processes  # noqa: F401  (registers the domain tables on the metadata)
 import web.models  # noqa: F401  (and the web layer's)
 from engine.models import Base
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from engine.handlers import HandlerRegistry
-from processes import active, export, mail, offboarding, onboarding
+from processes import active, events, export, health, mail, offboarding, onboarding, rollups, surveys, tickets
+
+# the domain's tables join the metadata with their modules
+TABLE_MODULES = (events, health, rollups, surveys, tickets)
 
 
 def register(registry: HandlerRegistry) -> None:

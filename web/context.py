@@ -22,6 +22,7 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
     Problem,
+    StartRefused,
 )
 from engine.runtime import Runtime, Unit
 from web.principal import Principal
@@ -60,6 +61,7 @@ STATUS: list[tuple[type[EngineError], int]] = [
     (ConflictError, 409),
     (InvalidState, 409),
     (MessageNotDelivered, 422),
+    (StartRefused, 422),
 ]
 
 
