@@ -58,6 +58,7 @@ def facade(model: bytes, instances: int, folder: Path) -> tuple[float, int]:
     from engine import FrozenClock, Runtime, Store, load_config
     from engine.models import AuditEvent, HumanTask, TaskKpi
     from processes import build_registry
+    from processes.customers import create_customer
 
     url = f"sqlite:///{folder / 'bench.db'}"
     store = Store(url)
@@ -66,6 +67,9 @@ def facade(model: bytes, instances: int, folder: Path) -> tuple[float, int]:
     config = load_config({"database_url": url, "data_dir": str(folder)}, environ={})
     runtime = Runtime(store, build_registry(), clock=clock, config=config)
     runtime.deploy({"linear10.bpmn": model}, actor="bench")
+    with runtime.unit() as u:  # instances are started for customers that exist (the domain's start guard)
+        for n in range(instances):
+            create_customer(u.session, f"C-{n}", f"Customer {n}", now=u.now)
     for n in range(instances):
         runtime.start("linear10", actor="bench", customer_id=f"C-{n}")
     with store.session() as s:

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 PROCESS = "linear10"
 SERVICE = "bench-service"
+CUSTOMERS = 200  # the customers instances are started for, each in turn
 DATA = {"data": {"note": "done"}}
 READY_TASK = "SELECT id FROM human_task WHERE instance_id = ? AND state = 'ready'"
 
@@ -60,6 +61,7 @@ def setup(folder: Path) -> tuple[Any, str, str]:
     """Migrate a fresh database, deploy the model, make the service account; returns (runtime, url, token)."""
     from engine import Runtime, Store, load_config
     from processes import build_registry
+    from processes.customers import create_customer
     from tests.bpmn_builder import linear
     from web import users
 
@@ -69,12 +71,16 @@ def setup(folder: Path) -> tuple[Any, str, str]:
     config = load_config({"database_url": url, "data_dir": str(folder)}, environ={})
     runtime = Runtime(store, build_registry(), config=config)
     runtime.deploy({f"{PROCESS}.bpmn": linear(PROCESS, 10)}, actor="bench")
+    with runtime.unit() as u:  # instances are started for customers that exist (the domain's start guard)
+        for prefix in ("F", "H"):
+            for n in range(CUSTOMERS):
+                create_customer(u.session, f"{prefix}-{n}", f"Customer {prefix}{n}", now=u.now)
     user_id = users.add_user(runtime, SERVICE, "bench-password", roles=["staff"], groups=["csm"], actor="bench")
     return runtime, url, users.create_token(runtime, user_id, "bench", actor="bench")
 
 
 def facade(runtime: Any, db_path: Path, instances: int) -> tuple[float, int]:
-    started_ids = [runtime.start(PROCESS, actor="bench", customer_id=f"F-{n}") for n in range(instances)]
+    started_ids = [runtime.start(PROCESS, actor="bench", customer_id=f"F-{n % CUSTOMERS}") for n in range(instances)]
 
     def complete(task_id: int) -> None:
         runtime.complete(task_id, actor="bench", data={"note": "done"})
@@ -220,7 +226,7 @@ class HttpDriver:
         shares: list[list[str]] = [[] for _ in self.pool]
         for n in range(instances):
             i = n % len(self.pool)
-            body = {"process_id": PROCESS, "customer_id": f"H-{round_no}-{n}"}
+            body = {"process_id": PROCESS, "customer_id": f"H-{n % CUSTOMERS}"}
             shares[i].append(self.pool[i].post("/api/v1/instances", body, 201)["id"])
         counts = [0] * len(self.pool)
         errors: list[BaseException] = []

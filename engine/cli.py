@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
@@ -130,12 +132,20 @@ def cmd_alerts(rt: Runtime, args: argparse.Namespace) -> int:
     with rt.store.session() as s:
         rows = s.execute(select(Alert, HumanTask).join(HumanTask).order_by(Alert.raised_at)).all()
     for alert, task in rows:
-        ack = f"ack by {alert.acknowledged_by}" if alert.acknowledged_by else "open"
         print(
             f"{alert.id:>5} {alert.level:<7} {alert.raised_at:%Y-%m-%d %H:%M} task {task.id} {task.name} "
-            f"[{task.customer_id}] {ack}"
+            f"[{task.customer_id}] {alert_state(alert)}"
         )
     return 0
+
+
+def alert_state(alert: Alert) -> str:
+    """open | ack by <who> | resolved (<why>) by <who> at <when>, with the acknowledgement when there was one."""
+    ack = f"ack by {alert.acknowledged_by}" if alert.acknowledged_by else ""
+    if alert.resolved_at is None:
+        return ack or "open"
+    resolved = f"resolved ({alert.resolution}) by {alert.resolved_by} at {alert.resolved_at:%Y-%m-%d %H:%M}"
+    return f"{resolved}, {ack}" if ack else resolved
 
 
 def cmd_audit(rt: Runtime, args: argparse.Namespace) -> int:
@@ -185,9 +195,40 @@ def print_kpi_table(rows: Sequence[kpi.StepStats]) -> None:
 
 
 def cmd_kpi(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.first is not None and args.last is not None and args.last < args.first:
+        print(f"error: --to ({args.last}) is before --from ({args.first})", file=sys.stderr)
+        return 2
+    if args.what != "steps":
+        report: Command = args.kpi_reports[args.what][0]
+        return report(rt, args)
+    since = datetime.combine(args.first, time(), UTC) if args.first else None
+    until = datetime.combine(args.last + timedelta(days=1), time(), UTC) if args.last else None
     with rt.store.session() as s:
-        print_kpi_table(kpi.step_stats(s, args.process))
+        rows = kpi.step_stats(s, args.process, since=since, until=until)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(row) for row in rows], indent=2))
+    else:
+        print_kpi_table(rows)
     return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+KpiReport = tuple[Command, Callable[[argparse.ArgumentParser], None]]
+
+
+def kpi_reports() -> dict[str, KpiReport]:
+    """``jornada kpi WHAT`` reports from plugins: a plugin's ``kpi_reports()`` maps WHAT to (run, configure), where
+    configure adds the report's own options to the kpi command and run(runtime, args) prints it."""
+    found: dict[str, KpiReport] = {}
+    for plugin in plugins():
+        found.update(getattr(plugin, "kpi_reports", dict)())
+    return found
 
 
 def parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
@@ -227,9 +268,16 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     a = add("audit", cmd_audit, "verify or export the audit trail")
     a.add_argument("action", choices=["verify", "export"])
     a.add_argument("--out", help="CSV file for export (default: stdout)")
-    k = add("kpi", cmd_kpi, "task timing KPIs")
-    k.add_argument("what", choices=["steps"])
-    k.add_argument("--process")
+    reports = kpi_reports()
+    k = add("kpi", cmd_kpi, "task timing KPIs per step, and the KPI reports plugins add")
+    k.add_argument("what", choices=["steps", *reports])
+    k.add_argument("--process", help="steps: only this process")
+    k.add_argument("--from", dest="first", type=_day, help="first day of the period (YYYY-MM-DD, UTC)")
+    k.add_argument("--to", dest="last", type=_day, help="last day of the period, inclusive (YYYY-MM-DD, UTC)")
+    k.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    for _run, configure in reports.values():
+        configure(k)
+    k.set_defaults(kpi_reports=reports)
     for plugin in plugins():
         for name, func, help, configure in getattr(plugin, "commands", lambda: [])():
             configure(add(name, func, help))

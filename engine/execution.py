@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import audit, specs
+from engine import alerts, audit, specs
 from engine.dialects import ASSIGNEE, CANDIDATE_GROUPS, PRIORITY, MessageEventDefinition
 from engine.dml import Prepared
 from engine.durations import DurationError, parse_duration
@@ -55,6 +55,7 @@ CANCEL_HUMAN_TASKS = (
         _HUMAN_TASK.c.state.in_(OPEN_STATES),
     )
     .values(state="cancelled", completed_at=bindparam("b_now"))
+    .returning(*alerts.CLOSED_COLUMNS)
 )
 DELETE_TIMERS = Prepared(_TIMER.delete().where(_TIMER.c.instance_id == bindparam("b_instance")))
 INSERT_TIMERS = Prepared(_TIMER.insert())
@@ -277,12 +278,19 @@ class Execution:
         ready = {} if final else ready_human_tasks(active)
         gone = self._ready_at_load - ready.keys() - self.closed
         if gone:
-            self.conn.execute(
-                CANCEL_HUMAN_TASKS, {"b_instance": self.instance.id, "b_tasks": sorted(gone), "b_now": self.now}
-            )
+            self._cancel_human_tasks(gone)
         for task_id in ready.keys() - self._ready_at_load:
             self._add_human_task(task_id, ready[task_id])
         self._ready_at_load = set(ready)
+
+    def _cancel_human_tasks(self, task_ids: Collection[str]) -> None:
+        """Close the inbox rows of tasks that left READY without being completed (a boundary event, a cancelled or
+        finished instance, a repeated step), and resolve their alerts."""
+        params = {"b_instance": self.instance.id, "b_tasks": sorted(task_ids), "b_now": self.now}
+        cancelled = self.conn.execute(CANCEL_HUMAN_TASKS, params).all()
+        alerted = [row for row in cancelled if row.alerted_at is not None]
+        if alerted:
+            alerts.resolve(self.conn, alerted, resolution="task_cancelled", actor=self.actor, now=self.now)
 
     def _add_human_task(self, task_id: str, task: Task) -> None:
         spec = task.task_spec
@@ -398,7 +406,7 @@ def due_timers(workflow: BpmnWorkflow, active: list[Task] | None = None) -> list
 
 
 def waiting_messages(active: list[Task]) -> str:
-    """",name,other," for the message names the WAITING tasks among ``active`` catch ("" for none)."""
+    """The message names the WAITING tasks among ``active`` catch, as ",name,other," ("" for none)."""
     names = set()
     for task in active:
         if task.state != TaskState.WAITING:

@@ -106,6 +106,16 @@ class StartRequest:
 StartGuard = Callable[[StartRequest], None]
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A plugin's job the scheduler runs on every pass: ``job(runtime)`` does its own transactions, claims its work
+    so that several schedulers never do it twice, and returns a one-line summary of what it did."""
+
+    name: str
+    seconds: float | None  # None: every sweep interval (scheduler.sweep_interval_seconds)
+    job: Callable[[Any], str]
+
+
 class HandlerError(Exception):
     """A handler could not do its work; the message is shown on the incident."""
 
@@ -117,6 +127,14 @@ class HandlerRegistry:
         self._handlers: dict[str, Handler] = {}
         self._listeners: dict[str, list[Listener]] = {}
         self.start_guards: list[StartGuard] = []
+        self.periodic: list[PeriodicJob] = []
+
+    def every(self, seconds: float | None, name: str, job: Callable[[Any], str]) -> None:
+        """Have the scheduler run ``job(runtime)`` every ``seconds`` (None: each stuck-step sweep) and on each
+        ``jornada scheduler --once`` pass; ``job`` returns a one-line summary."""
+        if any(p.name == name for p in self.periodic):
+            raise ValueError(f"a periodic job named {name!r} is already registered")
+        self.periodic.append(PeriodicJob(name, seconds, job))
 
     def listen(self, action: str, listener: Listener) -> None:
         """Call ``listener`` whenever an instance records ``action`` (e.g. task_completed, instance_started)."""

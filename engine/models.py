@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -204,9 +205,16 @@ class TaskKpi(Base):
     stuck_reached: Mapped[bool] = mapped_column(Boolean)
 
 
+OPEN_ALERT = text("acknowledged_at IS NULL AND resolved_at IS NULL")
+
+
 class Alert(Base):
     __tablename__ = "alert"
-    __table_args__ = (UniqueConstraint("human_task_id", "level"),)
+    __table_args__ = (
+        UniqueConstraint("human_task_id", "level"),
+        # the open alerts (neither acknowledged nor resolved), newest first: the alert page and the KPI figure
+        Index("ix_alert_open", "raised_at", sqlite_where=OPEN_ALERT, postgresql_where=OPEN_ALERT),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     human_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), index=True)
@@ -217,6 +225,10 @@ class Alert(Base):
     channels: Mapped[str] = mapped_column(String(200), default="")
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set when the alert's task leaves the open states (see engine.alerts.resolve)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolution: Mapped[str | None] = mapped_column(String(30))  # task_completed | task_cancelled | task_skipped
 
 
 class Outbox(Base):

@@ -60,6 +60,8 @@ TASK_ROW = (
     .where(_TASK.c.id == bindparam("b_id"))
 )
 SET_TASK = Prepared(_TASK.update().where(_TASK.c.id == bindparam("b_id")))  # SET: the columns of the parameters given
+# the same, returning when the sweep first raised an alert on the task, None if it never did (see engine.alerts)
+CLOSE_TASK = Prepared(_TASK.update().where(_TASK.c.id == bindparam("b_id")).returning(alerts.ALERTED))
 
 
 class Runtime:
@@ -439,7 +441,8 @@ class Runtime:
                 "assignee": row.assignee or actor,
             }
             # SET only what changes: naming an indexed column (assignee) rewrites its index entry even when equal
-            self._set_task(u, row.id, **{key: value for key, value in done.items() if row._mapping[key] != value})
+            changes = {key: value for key, value in done.items() if row._mapping[key] != value}
+            alerted_at = CLOSE_TASK.run_returning(u.conn, {"b_id": row.id, **changes})
             kpi.record(u.conn, {**row._mapping, **done})
             ex.closed.add(row.task_id)
             ex.record(
@@ -447,6 +450,8 @@ class Runtime:
                 {"task": row.id, "element": row.element_id, "name": row.name, "before": before, "after": clean},
                 row.task_id,
             )
+            if alerted_at is not None:
+                alerts.resolve(u.conn, [row], resolution="task_completed", actor=actor, now=u.now)
             self._finish(ex)
             return ex.instance.status
 
@@ -477,13 +482,29 @@ class Runtime:
             )
 
     def deliver(
-        self, u: Unit, name: str, payload: Mapping[str, Any], *, actor: str, customer_id: str, start: bool = False
+        self,
+        u: Unit,
+        name: str,
+        payload: Mapping[str, Any],
+        *,
+        actor: str,
+        customer_id: str,
+        instance_id: str | None = None,
+        start: bool = False,
     ) -> list[str]:
-        """Inside an open unit: deliver message ``name`` to the customer's instances waiting for it (and with
-        ``start``, start a process whose message start event names it when none waits). Returns the instance ids
-        that received it; none is not an error (a product event nobody waits for)."""
+        """Inside an open unit: deliver message ``name`` to the customer's instances waiting for it (only to
+        ``instance_id`` when given; and with ``start``, start a process whose message start event names it when none
+        waits). Returns the instance ids that received it; none is not an error (a product event nobody waits for)."""
         return self._deliver(
-            u, name, dict(payload), actor=actor, customer_id=customer_id, business_key=None, exclude=None, start=start
+            u,
+            name,
+            dict(payload),
+            actor=actor,
+            customer_id=customer_id,
+            business_key=None,
+            exclude=None,
+            start=start,
+            only=instance_id,
         )
 
     def _deliver(
@@ -498,6 +519,7 @@ class Runtime:
         exclude: str | None,
         must: bool = False,
         start: bool = True,
+        only: str | None = None,
     ) -> list[str]:
         query = select(ProcessInstance.id).where(
             ProcessInstance.status.in_(("running", "waiting")),
@@ -507,6 +529,8 @@ class Runtime:
             query = query.where(ProcessInstance.customer_id == customer_id)
         if business_key:
             query = query.where(ProcessInstance.business_key == business_key)
+        if only:
+            query = query.where(ProcessInstance.id == only)
         delivered = []
         for instance_id in u.session.execute(query.order_by(ProcessInstance.started_at)).scalars().all():
             if instance_id == exclude:
@@ -586,16 +610,13 @@ class Runtime:
             status = ex.instance.status
             skipped = interventions.skip(ex.workflow, element_id)
             ids = [str(task.id) for task, _ in skipped]
-            rows = (
-                u.conn.execute(
-                    _TASK.update()
-                    .where(_TASK.c.instance_id == instance_id, _TASK.c.task_id.in_(ids), _TASK.c.state.in_(OPEN_STATES))
-                    .values(state="skipped", completed_at=u.now, completed_by=actor)
-                    .returning(_TASK.c.id)
-                )
-                .scalars()
-                .all()
-            )
+            closed = u.conn.execute(
+                _TASK.update()
+                .where(_TASK.c.instance_id == instance_id, _TASK.c.task_id.in_(ids), _TASK.c.state.in_(OPEN_STATES))
+                .values(state="skipped", completed_at=u.now, completed_by=actor)
+                .returning(*alerts.CLOSED_COLUMNS)
+            ).all()
+            rows = [row.id for row in closed]
             ex.closed.update(ids)
             if any(before == "ERROR" for _, before in skipped):
                 ex.instance.incident = None  # the save names any failure that is left
@@ -612,6 +633,9 @@ class Runtime:
                 },
                 ids[0],
             )
+            alerted = [row for row in closed if row.alerted_at is not None]
+            if alerted:
+                alerts.resolve(u.conn, alerted, resolution="task_skipped", actor=actor, now=u.now)
             self._finish(ex)
             return ex.instance.status
 

@@ -4,6 +4,9 @@ Each job does small units of work, each claimed in the database (optimistic lock
 UPDATE on the task's alert column, conditional UPDATE on the outbox row), so several scheduler processes against
 one PostgreSQL database share the work without doing any of it twice. The scheduler starts only when asked:
 ``jornada scheduler``, or the web app with ``scheduler.run_in_web = true``.
+
+Plugins add their own periodic jobs with ``HandlerRegistry.every`` (e.g. the CS domain's playbook rules); each
+runs after the engine's jobs in ``run_once`` and on its own interval in ``run_forever``, and logs its summary.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -20,12 +24,27 @@ from engine.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def run_once(runtime: Runtime) -> dict[str, int]:
-    """One pass of every job, in order; returns what each did."""
+def run_once(runtime: Runtime, report: Callable[[str, str], None] | None = None) -> dict[str, int]:
+    """One pass of every job, in order; returns what the engine's jobs did. The plugins' periodic jobs run last and
+    hand their one-line summaries to ``report`` (by default: logged at INFO, shown by ``jornada -v``)."""
     fired = runtime.fire_due_timers()
     alerts = runtime.sweep_stuck_steps()
     sent = runtime.outbox.send_pending()
+    for periodic in runtime.handlers.periodic:
+        summary = periodic.job(runtime)
+        (report or _log_summary)(periodic.name, summary)
     return {"timers_fired": fired, "alerts_raised": len(alerts), "mails_sent": sent}
+
+
+def _log_summary(name: str, summary: str) -> None:
+    log.info("%s: %s", name, summary)
+
+
+def _periodic(runtime: Runtime, job: Callable[[Any], str], name: str) -> Callable[[], None]:
+    def run() -> None:
+        _log_summary(name, job(runtime))
+
+    return run
 
 
 def _guarded(name: str, job: Any) -> Any:
@@ -41,11 +60,14 @@ def _guarded(name: str, job: Any) -> Any:
 def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
     settings = runtime.config["scheduler"]
     scheduler = BackgroundScheduler(timezone="UTC")
-    jobs = (
+    jobs: list[tuple[str, Any, float]] = [
         ("timers", runtime.fire_due_timers, settings["timer_interval_seconds"]),
         ("stuck-steps", runtime.sweep_stuck_steps, settings["sweep_interval_seconds"]),
         ("outbox", runtime.outbox.send_pending, settings["timer_interval_seconds"]),
-    )
+    ]
+    for periodic in runtime.handlers.periodic:
+        seconds = settings["sweep_interval_seconds"] if periodic.seconds is None else periodic.seconds
+        jobs.append((periodic.name, _periodic(runtime, periodic.job, periodic.name), seconds))
     for name, job, seconds in jobs:
         scheduler.add_job(
             _guarded(name, job),

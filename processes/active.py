@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from engine.handlers import HandlerContext, HandlerError
-from processes.customers import MrrMovement, get_customer
+from processes.customers import get_customer, record_mrr
 
 
 def record_mrr_change(ctx: HandlerContext) -> dict[str, Any]:
+    """The agreed ``new_mrr`` (the customer's total MRR per month) becomes an MRR movement, classified from the
+    value in force before it (expansion, contraction, ...)."""
     customer = get_customer(ctx.session, ctx.customer_id)
     try:
         new_mrr = float(ctx.require("new_mrr"))
@@ -17,8 +19,9 @@ def record_mrr_change(ctx: HandlerContext) -> dict[str, Any]:
     if new_mrr < 0:
         raise HandlerError(f"{ctx.element_id}: new_mrr must not be negative")
     old = customer.mrr
-    kind = "expansion" if new_mrr > old else "contraction" if new_mrr < old else "flat"
-    ctx.session.add(MrrMovement(customer_id=customer.id, at=ctx.now, kind=kind, old_mrr=old, new_mrr=new_mrr))
-    customer.mrr = new_mrr
-    ctx.audit("mrr_changed", {"customer": customer.id, "before": {"mrr": old}, "after": {"mrr": new_mrr}})
-    return {"mrr_delta": new_mrr - old, "mrr_movement": kind}
+    movement = record_mrr(ctx.session, customer, ctx.now, new_mrr)
+    ctx.audit(
+        "mrr_changed",
+        {"customer": customer.id, "kind": movement.kind, "before": {"mrr": old}, "after": {"mrr": new_mrr}},
+    )
+    return {"mrr_delta": new_mrr - old, "mrr_movement": movement.kind}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Date, Float, ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -16,11 +19,37 @@ EDITABLE = {"stage": str, "plan": str, "mrr": float, "csm_owner": str}
 # How an MRR movement is classified from the value before it: new (0 -> >0 for the first time), expansion,
 # contraction, churn (-> 0), reactivation (0 -> >0 after a churn), flat (same value).
 MOVEMENT_KINDS = ("new", "expansion", "contraction", "churn", "reactivation", "flat")
+BANDS = ("healthy", "watch", "at_risk")
+LANGUAGES = ("en", "pt_BR")
+# The account fields a CS team keeps, in the order forms and listings show them.
+FIELDS = (
+    "id",
+    "name",
+    "email",
+    "segment",
+    "plan",
+    "mrr",
+    "currency",
+    "csm_owner",
+    "contract_start",
+    "renewal_date",
+    "stage",
+    "external_id",
+)
+CONTACT_FIELDS = ("name", "email", "role", "language")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 class Customer(Base):
     __tablename__ = "customer"
-    __table_args__ = (Index("ix_customer_owner", "csm_owner"), Index("ix_customer_segment", "segment"))
+    __table_args__ = (
+        Index("ix_customer_owner", "csm_owner"),
+        Index("ix_customer_segment", "segment"),
+        # the customers list's default order (at risk first) walks this index a page at a time
+        Index("ix_customer_health", "health_score"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -212,3 +241,142 @@ def set_field(customer: Customer, field: str, raw: str) -> tuple[object, object]
     before = getattr(customer, field)
     setattr(customer, field, value)
     return before, value
+
+
+# -- validation ------------------------------------------------------------------------------------------------
+class CustomerError(ValueError):
+    """Customer input that cannot be stored: ``fields`` maps each wrong field to what is wrong with it."""
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self.fields = dict(fields)
+        super().__init__("; ".join(f"{name}: {message}" for name, message in self.fields.items()))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any, limit: int) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    value = value.strip()
+    if len(value) > limit:
+        raise ValueError(f"must be at most {limit} characters")
+    return value
+
+
+def _pattern(pattern: re.Pattern[str], message: str, limit: int) -> Any:
+    def check(value: Any) -> str:
+        text = _text(value, limit)
+        if not pattern.match(text):
+            raise ValueError(message)
+        return text
+
+    return check
+
+
+def _choice(choices: tuple[str, ...]) -> Any:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return str(value)
+
+    return check
+
+
+def _money(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    try:
+        number = float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError("must be a number")
+    if number < 0:
+        raise ValueError("must not be negative")
+    return round(number, 2)
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(_text(value, 10))
+    except ValueError:
+        raise ValueError("must be a date (YYYY-MM-DD)") from None
+
+
+# field -> (checker of a non-blank value, whether the field may be blank)
+_CHECKS: dict[str, tuple[Any, bool]] = {
+    "id": (_pattern(_ID, "must be letters, digits, '.', '_' or '-' (at most 64)", 64), True),
+    "name": (lambda v: _text(v, 200), False),
+    "email": (_pattern(_EMAIL, "must be an e-mail address", 200), True),
+    "segment": (_choice(SEGMENTS), False),
+    "plan": (lambda v: _text(v, 50), False),
+    "mrr": (_money, False),
+    "currency": (
+        lambda v: _pattern(_CURRENCY, "must be a 3-letter ISO 4217 code, e.g. USD", 3)(_text(v, 3).upper()),
+        False,
+    ),
+    "csm_owner": (lambda v: _text(v, 100), True),
+    "contract_start": (_day, True),
+    "renewal_date": (_day, True),
+    "stage": (_choice(STAGES), False),
+    "external_id": (lambda v: _text(v, 100), True),
+}
+_CONTACT_CHECKS: dict[str, tuple[Any, bool]] = {
+    "name": (lambda v: _text(v, 200), False),
+    "email": (_pattern(_EMAIL, "must be an e-mail address", 200), False),
+    "role": (lambda v: _text(v, 100), True),
+    "language": (_choice(LANGUAGES), False),
+}
+
+
+def _clean(
+    raw: Mapping[str, Any], checks: Mapping[str, tuple[Any, bool]], *, required: tuple[str, ...]
+) -> dict[str, Any]:
+    errors = {name: "is not a known field" for name in raw if name not in checks}
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in checks:
+            continue
+        check, may_be_blank = checks[name]
+        if _blank(value):
+            if may_be_blank:
+                values[name] = None
+            else:
+                errors[name] = "is required"
+            continue
+        try:
+            values[name] = check(value)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    for name in required:
+        if name not in raw and name not in errors:
+            errors[name] = "is required"
+    if errors:
+        raise CustomerError(errors)
+    return values
+
+
+def clean_customer(raw: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
+    """Checked, typed account values from text (forms, CLI) or JSON; ``new`` requires a name. Raises
+    CustomerError naming every wrong field."""
+    values = _clean(raw, _CHECKS, required=("name",) if new else ())
+    start, renewal = values.get("contract_start"), values.get("renewal_date")
+    if start and renewal and renewal < start:
+        raise CustomerError({"renewal_date": "must not be before the contract start"})
+    return values
+
+
+def clean_contact(raw: Mapping[str, Any], *, new: bool) -> dict[str, Any]:
+    return _clean(raw, _CONTACT_CHECKS, required=("name", "email") if new else ())
+
+
+def account(customer: Customer) -> dict[str, Any]:
+    """The account fields as JSON-ready values (the audit's before/after, the API, the CLI)."""
+    values = {name: getattr(customer, name) for name in FIELDS}
+    for name in ("contract_start", "renewal_date"):
+        values[name] = values[name].isoformat() if values[name] else None
+    return values

@@ -22,7 +22,12 @@ from tqdm import tqdm
 from engine import FrozenClock, MessageNotDelivered, Runtime
 from engine.forms import Field
 from engine.models import Alert, HumanTask, ProcessInstance
-from processes.customers import Customer, Invoice, create_customer
+from engine.scheduler import run_once
+from processes import demo_book, health, ingest, playbooks, surveys
+from processes.customers import Contact, Customer, Invoice, create_customer
+from processes.events import PlaybookRun
+from processes.ingest import Incoming
+from processes.surveys import SurveyLink
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 STAFF = {
@@ -108,17 +113,63 @@ class Simulation:
 
     def form_data(self, row: HumanTask) -> dict[str, Any]:
         today = self.clock.now().date()
-        return {f.id: fill(f, self.rng, today) for f in self.runtime.task_view(row.id).fields if not f.readonly}
+        data = {f.id: fill(f, self.rng, today) for f in self.runtime.task_view(row.id).fields if not f.readonly}
+        money = [key for key in data if "mrr" in key]
+        if money and row.customer_id:  # an MRR figure: the customer's own, grown (expansions mostly grow)
+            with self.runtime.store.session() as s:
+                current = s.get(Customer, row.customer_id)
+                base = current.mrr if current is not None and current.mrr else 500.0
+            for key in money:
+                data[key] = int(round(base * self.rng.uniform(1.1, 1.6), -1))
+        return data
 
     def product_events(self, customers: list[str]) -> None:
+        """Customers use the product (events through the same ingestion as the events API: stored, counted,
+        delivered to waiting instances, playbook rules); a few use a key feature for the first time."""
+        incoming = []
+        now = self.clock.now()
         for customer_id in customers:
-            for message, chance in (("first_use", 0.15), ("csat_response", 0.3)):
-                if self.rng.random() < chance:
-                    payload = (
-                        {"feature": "reports"} if message == "first_use" else {"csat_score": self.rng.randint(1, 5)}
-                    )
-                    with contextlib.suppress(MessageNotDelivered):  # nobody waits for it now: fire-and-forget
-                        self.runtime.send_message(message, payload, actor="events-api", customer_id=customer_id)
+            if self.rng.random() < 0.6:
+                feature = self.rng.choice(demo_book.FEATURES)
+                incoming.append(Incoming(customer_id, "feature_used", now, {"feature": feature}))
+            if self.rng.random() < 0.05:
+                incoming.append(Incoming(customer_id, "first_use", now, {"feature": "reports"}))
+        if not incoming:
+            return
+        with self.runtime.unit() as u:
+            known = ingest.known_customers(u.session, {e.customer_id for e in incoming})
+            live = [e for e in incoming if e.customer_id in known and known[e.customer_id].purged_at is None]
+            ingest.ingest(self.runtime, u, live, known, actor="events-api", source="demo")
+        playbooks.start_pending(self.runtime)
+
+    def survey_answers(self) -> None:
+        """Contacts answer about half of the survey links mailed to them (support tickets' CSAT and CES)."""
+        now = self.clock.now()
+        with self.runtime.store.session() as s:
+            links = s.execute(
+                select(SurveyLink.id).where(SurveyLink.answered_at.is_(None), SurveyLink.expires_at > now)
+            ).scalars()
+            pending = list(links)
+        config = self.runtime.config
+        for link_id in pending:
+            if self.rng.random() > 0.5:
+                continue
+            with self.runtime.unit() as u:
+                link = u.session.get(SurveyLink, link_id)
+                assert link is not None
+                low, high = surveys.scale(link.kind, config)
+
+                token = surveys.link_token(config, link_id)
+                surveys.answer_link(
+                    u.session,
+                    config,
+                    token,
+                    self.rng.randint(low, high),
+                    "",
+                    u.now,
+                    deliver=surveys.delivering(self.runtime, u),
+                )
+        playbooks.start_pending(self.runtime)
 
     def occurrences(self, customers: list[str]) -> None:
         """Active customers open tickets, ask for training, grow, and promoters refer."""
@@ -149,9 +200,11 @@ class Simulation:
             elif roll < 0.12:
                 self.runtime.start("advanced_training", actor="elisa", customer_id=customer_id)
             elif roll < 0.135:
-                self.runtime.send_message(
-                    "offboarding_requested", {"reason": "budget"}, actor="ana", customer_id=customer_id
-                )
+                # only a journey hears it; the established book runs no journey instance
+                with contextlib.suppress(MessageNotDelivered):
+                    self.runtime.send_message(
+                        "offboarding_requested", {"reason": "budget"}, actor="ana", customer_id=customer_id
+                    )
 
 
 def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
@@ -172,14 +225,18 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
         for n in range(args.customers):
             cid = f"C-{offset + n + 1:04d}"
             name = f"{COMPANIES[(offset + n) % len(COMPANIES)]} {offset + n + 1}"
+            segment = rng.choice(demo_book.SEGMENTS)
             create_customer(
                 u.session,
                 cid,
                 name,
                 now=u.now,
                 email=f"cs@{name.split()[0].lower()}.example",
-                mrr=rng.choice([500.0, 900.0, 2000.0]),
+                segment=segment,
+                mrr=float(rng.randrange(*demo_book.SEGMENT_MRR[segment], 50)),
                 csm_owner=rng.choice(STAFF["csm"]),
+                contract_start=u.now.date(),
+                renewal_date=u.now.date() + timedelta(days=365),
             )
             u.session.add(
                 Invoice(
@@ -188,7 +245,27 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
                     due_at=u.now + timedelta(days=rng.randint(20, 60)),
                 )
             )
+            u.session.add(
+                Contact(
+                    customer_id=cid,
+                    name=f"{name} admin",
+                    email=f"admin@{name.split()[0].lower()}.example",
+                    role="admin",
+                    language=rng.choice(("en", "pt_BR")),
+                    created_at=u.now,
+                )
+            )
             customers.append(cid)
+        book = demo_book.add_book(
+            u.session,
+            rng,
+            count=args.book,
+            first_number=offset + args.customers + 1,
+            now=u.now,
+            owners=STAFF["csm"] + ["helena"],
+            names=COMPANIES,
+            config=runtime.config,
+        )
     steps = args.days * 6
     starts: dict[int, list[str]] = {}
     signup_steps = max(1, int(steps * args.signup_share))
@@ -200,13 +277,17 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
                 sim_runtime.start("customer_journey", actor="sales-bot", customer_id=cid)
             if step < steps - args.idle_hours // 4:
                 sim.work_tasks(share=0.35)
-            sim.product_events(customers)
+            sim.product_events(customers + book)
             if step % 6 == 0:
-                sim.occurrences(customers)
+                sim.occurrences(customers + book)
+                sim.survey_answers()
             clock.advance(max(timedelta(0), start + timedelta(hours=4 * (step + 1)) - clock.now()))
-            sim_runtime.fire_due_timers()
-            sim_runtime.sweep_stuck_steps(actor="demo-scheduler")
+            run_once(sim_runtime)  # timers, stuck-step alerts, outbox, the playbook rules and health passes
             bar.update(1)
+    with sim_runtime.unit() as u:  # every customer's health as of now (the passes above only touch changes)
+        every = list(u.session.execute(select(Customer.id).where(Customer.purged_at.is_(None))).scalars())
+        health.recompute_many(u.session, every, u.now, sim_runtime.config, "demo", "demo")
+    playbooks.start_pending(sim_runtime)
     with sim_runtime.store.session() as s:
         from engine import kpi
         from engine.cli import print_kpi_table
@@ -216,9 +297,13 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
         levels = Counter(s.execute(select(Alert.level)).scalars().all())
         statuses = Counter(s.execute(select(ProcessInstance.status)).scalars().all())
         stages = Counter(s.execute(select(Customer.stage)).scalars().all())
+        bands = Counter(s.execute(select(Customer.health_band)).scalars().all())
+        plays = Counter(s.execute(select(PlaybookRun.process_id)).scalars().all())
     print(f"\nalerts raised: behind={levels.get('behind', 0)} stuck={levels.get('stuck', 0)}")
     print("instances: " + ", ".join(f"{k}={v}" for k, v in sorted(statuses.items())))
     print("customers by stage: " + ", ".join(f"{k}={v}" for k, v in sorted(stages.items())))
+    print("customers by health: " + ", ".join(f"{k}={v}" for k, v in sorted(bands.items(), key=lambda i: str(i[0]))))
+    print("playbooks started: " + (", ".join(f"{k}={v}" for k, v in sorted(plays.items())) or "none"))
     return 0
 
 
@@ -227,6 +312,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=90, help="simulated days, ending now")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--book", type=int, default=36, help="established customers with months of history (MRR, surveys, usage)"
+    )
     parser.add_argument("--if-empty", action="store_true", help="only when the database has no customers yet")
     parser.add_argument(
         "--signup-share", type=float, default=1 / 3, help="share of the period over which the customers sign up"

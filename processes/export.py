@@ -12,10 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.handlers import HandlerContext
 from engine.models import AuditEvent, HumanTask, ProcessInstance
-from processes.customers import AccessGrant, Invoice, MrrMovement, get_customer
+from processes.customers import AccessGrant, Contact, Invoice, MrrMovement, get_customer
+from processes.events import PlaybookRun, ProductEvent
+from processes.health import HealthSnapshot
+from processes.surveys import SurveyAnswer
+from processes.tickets import SupportTicket
 
 
 def _rows(rows: Any, *columns: str) -> list[dict[str, Any]]:
@@ -81,6 +86,7 @@ def archive_bytes(ctx: HandlerContext) -> tuple[bytes, dict[str, int]]:
             "revoked_at",
             "revoked_by",
         ),
+        **cs_records(s, customer.id),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -88,6 +94,43 @@ def archive_bytes(ctx: HandlerContext) -> tuple[bytes, dict[str, int]]:
             archive.writestr(name, json.dumps(content, indent=2, default=str, ensure_ascii=False))
     counts = {"instances": len(instances), "tasks": len(tasks), "audit_events": len(events)}
     return buffer.getvalue(), counts
+
+
+def cs_records(s: Session, customer_id: str) -> dict[str, Any]:
+    """The customer's CS records: contacts, survey answers, product events, health history, tickets, playbooks."""
+
+    def of(model: Any, *columns: str, order: Any = None) -> list[dict[str, Any]]:
+        query = select(model).where(model.customer_id == customer_id)
+        return _rows(s.execute(query.order_by(order) if order is not None else query).scalars(), *columns)
+
+    return {
+        "contacts.json": of(Contact, "id", "name", "email", "role", "language", order=Contact.id),
+        "surveys.json": of(
+            SurveyAnswer,
+            "at",
+            "kind",
+            "score",
+            "scale_min",
+            "scale_max",
+            "comment",
+            "source",
+            "instance_id",
+            order=SurveyAnswer.at,
+        ),
+        "events.json": of(ProductEvent, "at", "name", "properties", "source", order=ProductEvent.at),
+        "health.json": of(HealthSnapshot, "at", "score", "band", "components", "reason", order=HealthSnapshot.at),
+        "tickets.json": of(
+            SupportTicket,
+            "instance_id",
+            "subject",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "first_contact_resolution",
+            order=SupportTicket.created_at,
+        ),
+        "playbooks.json": of(PlaybookRun, "process_id", "rule", "trigger", "instance_id", "started_at"),
+    }
 
 
 def exports_folder(config: Mapping[str, Any]) -> Path:

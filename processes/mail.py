@@ -8,27 +8,44 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, UndefinedError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.handlers import HandlerContext, HandlerError
-from processes.customers import get_customer
+from processes.customers import Contact, get_customer
 
 TEMPLATES = Path(__file__).parent / "templates" / "mail"
+TRANSLATED = frozenset({"pt_BR"})  # the languages the templates are translated into, beside English
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False)
 
 
 def template_names() -> list[str]:
-    return sorted(path.stem for path in TEMPLATES.glob("*.txt"))
+    """The templates a model may name; a translation sits beside its template as ``<name>.<language>.txt``."""
+    return sorted(path.stem for path in TEMPLATES.glob("*.txt") if "." not in path.stem)
 
 
-def render(template: str, variables: Mapping[str, Any]) -> tuple[str, str]:
+def render(template: str, variables: Mapping[str, Any], *, language: str | None = None) -> tuple[str, str]:
+    """(subject, body) of ``template``, in ``language`` when a translation of it exists (else the English one)."""
+    names = [f"{template}.{language}.txt"] if language and language != "en" else []
     try:
-        text = _env.get_template(f"{template}.txt").render(**variables)
+        text = _env.select_template([*names, f"{template}.txt"]).render(**variables)
     except TemplateNotFound:
         raise HandlerError(f"mail template {template!r} does not exist in {TEMPLATES}") from None
     except UndefinedError as exc:
         raise HandlerError(f"mail template {template!r}: {exc}") from None
     subject, _, body = text.partition("\n")
     return subject.strip(), body.strip() + "\n"
+
+
+def contact_language(session: Session, customer_id: str | None) -> str | None:
+    """The language of the customer's primary contact (the first by id) when a mail can speak it, else None
+    (English)."""
+    if not customer_id:
+        return None
+    language = session.execute(
+        select(Contact.language).where(Contact.customer_id == customer_id).order_by(Contact.id).limit(1)
+    ).scalar_one_or_none()
+    return language if language in TRANSLATED else None
 
 
 def send_mail(ctx: HandlerContext) -> dict[str, Any]:
@@ -39,6 +56,7 @@ def send_mail(ctx: HandlerContext) -> dict[str, Any]:
     recipient = ctx.prop("recipient") or customer.email
     if not recipient:
         raise HandlerError(f"customer {customer.id} has no e-mail address and the task names no recipient")
-    subject, body = render(template, {"customer": customer, "data": ctx.data})
+    language = contact_language(ctx.session, customer.id)
+    subject, body = render(template, {"customer": customer, "data": ctx.data}, language=language)
     outbox_id = ctx.mailer.queue_mail(recipient, subject, body)
     return {f"mail_{template}_outbox_id": outbox_id}

@@ -6,15 +6,19 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Executable, delete, select, update
+from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.handlers import HandlerContext, HandlerError
 from engine.models import AuditEvent, ProcessInstance
-from processes.customers import AccessGrant, Invoice, get_customer
+from processes.customers import AccessGrant, Contact, Invoice, get_customer
+from processes.events import ProductEvent
 from processes.export import exports_folder
+from processes.surveys import SurveyAnswer, SurveyLink
+from processes.tickets import SupportTicket
 
 CHECKLIST_PREFIX = "revoke_"
 
@@ -127,6 +131,7 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
     reference = str(ctx.data.get("agreement_reference") or "deletion agreement")
     seqs = audit.redact(ctx.session, events, at=ctx.now, actor=ctx.actor, reason=f"customer data purged: {reference}")
     customer.name, customer.purged_at = f"[deleted {customer.id}]", ctx.now
+    cs_counts = purge_cs_records(ctx.session, customer.id)
     ctx.scrub_instance_data(KEPT_AFTER_PURGE)
     for archive in archives:
         archive.unlink(missing_ok=True)
@@ -136,7 +141,27 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
         "purged_instances": len(instances),
         "redacted_audit_events": len(seqs),
         "deleted_exports": len(archives),
+        **cs_counts,
     }
+
+
+def purge_cs_records(session: Session, customer_id: str) -> dict[str, int]:
+    """Erase what the CS records hold about people: contacts are deleted (answers keep their score, not who gave
+    it), survey comments, open survey links, event properties and ticket subjects are emptied. Scores, counts and
+    dates stay: the KPIs of past periods do not change when a customer is deleted."""
+
+    def changed(statement: Executable) -> int:
+        result = session.execute(statement.execution_options(synchronize_session=False))
+        return int(cast(CursorResult[Any], result).rowcount)
+
+    answers = changed(
+        update(SurveyAnswer).where(SurveyAnswer.customer_id == customer_id).values(comment="", contact_id=None)
+    )
+    changed(delete(SurveyLink).where(SurveyLink.customer_id == customer_id))
+    contacts = changed(delete(Contact).where(Contact.customer_id == customer_id))
+    events = changed(update(ProductEvent).where(ProductEvent.customer_id == customer_id).values(properties="{}"))
+    changed(update(SupportTicket).where(SupportTicket.customer_id == customer_id).values(subject=""))
+    return {"deleted_contacts": contacts, "redacted_answers": answers, "redacted_events": events}
 
 
 def deliver_certificate(ctx: HandlerContext) -> dict[str, Any]:

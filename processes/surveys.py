@@ -3,16 +3,23 @@ import. Each answer keeps its scale, customer, contact and the process step that
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine import audit
+from engine.keys import secret_key
 from engine.models import Base, UTCDateTime
 from processes import rollups
-from processes.customers import Customer
+from processes.customers import Contact, Customer
+
+if TYPE_CHECKING:
+    from engine.execution import Unit
+    from engine.runtime import Runtime
 
 KINDS = ("nps", "csat", "ces")
 
@@ -55,6 +62,22 @@ class SurveyLink(Base):
 
 class SurveyError(ValueError):
     """A survey answer that cannot be stored; the message names the field."""
+
+
+class LinkForged(SurveyError):
+    """The link's token does not carry this installation's signature (typed wrong, cut short or made up)."""
+
+
+class LinkUnknown(SurveyError):
+    """The signature is good but the link no longer exists (e.g. the customer's data was deleted)."""
+
+
+class LinkExpired(SurveyError):
+    """The link's time to answer is over."""
+
+
+class LinkAnswered(SurveyError):
+    """The link was answered already: one answer per link."""
 
 
 def scale(kind: str, config: Mapping[str, Any]) -> tuple[int, int]:
@@ -105,3 +128,191 @@ def record_answer(
     session.flush()
     rollups.count_answer(session, customer, kind, score, at)
     return answer
+
+
+# -- signed links ----------------------------------------------------------------------------------------------
+LINK_SALT = "jornada.survey-link"  # a token for a survey link is no good as any other signed value, and vice versa
+LANGUAGES = ("en", "pt_BR")
+
+# Called inside the answering transaction when a link's process asked: (link, message name, payload).
+Deliver = Callable[["SurveyLink", str, dict[str, Any]], object]
+
+
+def delivering(runtime: Runtime, u: Unit) -> Deliver:
+    """The ``deliver`` of ``answer_link`` inside unit ``u``: the answer goes, as a message, to the instance that
+    asked through that link, and to no other instance of the customer."""
+
+    def deliver(link: SurveyLink, name: str, payload: dict[str, Any]) -> object:
+        return runtime.deliver(
+            u, name, payload, actor=f"survey-link:{link.id}", customer_id=link.customer_id, instance_id=link.instance_id
+        )
+
+    return deliver
+
+
+def _signer(config: Mapping[str, Any]) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key(config), salt=LINK_SALT)
+
+
+def link_token(config: Mapping[str, Any], link_id: int) -> str:
+    """The signed token of a link: its id under an HMAC of the installation's secret key."""
+    return str(_signer(config).dumps(link_id))
+
+
+def link_url(config: Mapping[str, Any], token: str) -> str:
+    return f"{str(config['surveys']['public_url']).rstrip('/')}/survey/{token}"
+
+
+def create_link(
+    session: Session,
+    config: Mapping[str, Any],
+    *,
+    customer_id: str,
+    kind: str,
+    now: datetime,
+    contact_id: int | None = None,
+    instance_id: str | None = None,
+    element_id: str | None = None,
+    language: str | None = None,
+) -> tuple[SurveyLink, str]:
+    """A new link asking ``kind`` of the customer's contact, valid for [surveys] link_days; returns it and its token.
+    Its page speaks ``language``, else the contact's, else English."""
+    scale(kind, config)  # refuses an unknown kind
+    if language is None and contact_id is not None:
+        contact = session.get(Contact, contact_id)
+        language = contact.language if contact is not None else None
+    link = SurveyLink(
+        customer_id=customer_id,
+        contact_id=contact_id,
+        kind=kind,
+        language=language if language in LANGUAGES else "en",
+        instance_id=instance_id,
+        element_id=element_id,
+        created_at=now,
+        expires_at=now + timedelta(days=int(config["surveys"]["link_days"])),
+    )
+    session.add(link)
+    session.flush()
+    return link, link_token(config, link.id)
+
+
+def read_link(session: Session, config: Mapping[str, Any], token: str) -> SurveyLink:
+    """The link a token names; LinkForged for a bad signature, LinkUnknown for a good one naming no link."""
+    try:
+        link_id = _signer(config).loads(token)
+    except BadSignature:
+        raise LinkForged("this survey link is not valid: check that it was copied whole from the e-mail") from None
+    link = session.get(SurveyLink, link_id) if isinstance(link_id, int) else None
+    if link is None:
+        raise LinkUnknown("this survey link does not exist any more")
+    return link
+
+
+def check_open(link: SurveyLink, now: datetime) -> None:
+    """LinkAnswered or LinkExpired when the link takes no answer at ``now``."""
+    if link.answered_at is not None:
+        raise LinkAnswered(f"this survey was already answered on {link.answered_at:%Y-%m-%d}; thank you")
+    if now > link.expires_at:
+        raise LinkExpired(f"this survey link expired on {link.expires_at:%Y-%m-%d}")
+
+
+def next_link(session: Session, config: Mapping[str, Any], link_id: int, now: datetime) -> str | None:
+    """The token of another open link mailed with this one (same process step), e.g. a ticket's CES after its
+    CSAT, so the thank-you page can ask it at once; None when there is none."""
+    link = session.get(SurveyLink, link_id)
+    if link is None or link.instance_id is None:
+        return None
+    query = select(SurveyLink.id).where(
+        SurveyLink.instance_id == link.instance_id,
+        SurveyLink.element_id == link.element_id,
+        SurveyLink.id != link.id,
+        SurveyLink.answered_at.is_(None),
+        SurveyLink.expires_at >= now,
+    )
+    found = session.execute(query.order_by(SurveyLink.id).limit(1)).scalar()
+    return link_token(config, found) if found is not None else None
+
+
+def answer_link(
+    session: Session,
+    config: Mapping[str, Any],
+    token: str,
+    score: int,
+    comment: str,
+    now: datetime,
+    *,
+    deliver: Deliver | None = None,
+) -> SurveyAnswer:
+    """Store the answer to a signed link, once. Call it inside the unit that commits it: the link is marked
+    answered by a conditional UPDATE (of two concurrent answers one wins, the other gets LinkAnswered), and when a
+    process asked, ``deliver`` gets message ``<kind>_response`` with ``<kind>_score``/``<kind>_comment`` for it."""
+    link = read_link(session, config, token)
+    check_open(link, now)
+    low, high = scale(link.kind, config)
+    if isinstance(score, bool) or not isinstance(score, int) or not low <= score <= high:
+        raise SurveyError(f"score: {score!r} is not a whole number from {low} to {high} ({link.kind})")
+    won = session.execute(
+        update(SurveyLink)
+        .where(SurveyLink.id == link.id, SurveyLink.answered_at.is_(None))
+        .values(answered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(won, "rowcount", 0) != 1:
+        raise LinkAnswered("this survey was already answered; thank you")
+    link.answered_at = now
+    customer = session.get(Customer, link.customer_id)
+    if customer is None:
+        raise LinkUnknown("this survey link does not exist any more")
+    answer = record_answer(
+        session,
+        config,
+        customer=customer,
+        kind=link.kind,
+        score=score,
+        at=now,
+        source="link",
+        comment=comment,
+        contact_id=link.contact_id,
+        instance_id=link.instance_id,
+        element_id=link.element_id,
+        link_id=link.id,
+    )
+    answered(session, config, answer, now, actor=f"survey-link:{link.id}")
+    if link.instance_id and deliver is not None:
+        payload = {f"{link.kind}_score": score, f"{link.kind}_comment": comment, "survey_link_id": link.id}
+        deliver(link, f"{link.kind}_response", payload)
+    return answer
+
+
+# -- after an answer ---------------------------------------------------------------------------------------------
+def answered(
+    session: Session, config: Mapping[str, Any], answer: SurveyAnswer, now: datetime, *, actor: str | None = None
+) -> None:
+    """What follows a stored answer (form, link or API): the audit entry (``actor`` given), the playbook rules on
+    detractors and promoters, and the customer's health score."""
+    if actor is not None:
+        payload = {
+            "answer": answer.id,
+            "kind": answer.kind,
+            "score": answer.score,
+            "scale": [answer.scale_min, answer.scale_max],
+            "source": answer.source,
+            "contact": answer.contact_id,
+            "element": answer.element_id,
+            "link": answer.link_id,
+        }
+        audit.append(
+            session,
+            at=now,
+            actor=actor,
+            action="survey_answered",
+            payload=payload,
+            instance_id=answer.instance_id,
+            customer_id=answer.customer_id,
+        )
+    from processes import health, playbooks  # they read survey answers themselves
+
+    playbooks.on_survey_answer(
+        session, customer_id=answer.customer_id, kind=answer.kind, score=answer.score, now=now, config=config
+    )
+    health.health_changed(session, answer.customer_id, now, f"survey {answer.kind}", config)

@@ -16,10 +16,11 @@ CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 MODELS = sorted(BPMN_DIR.glob("*.bpmn"))
 
 
-def test_all_thirteen_shipped_models_deploy_cleanly_together(runtime: Runtime) -> None:
+def test_every_shipped_model_deploys_cleanly_together(runtime: Runtime) -> None:
     deployed = runtime.deploy({p.name: p.read_bytes() for p in MODELS}, actor="designer")
+    # one executable process per file in bpmn/, named after the file (no count to keep in step with the folder)
     assert sorted(d.process_id for d in deployed) == sorted(p.stem for p in MODELS)
-    assert len(MODELS) == 13
+    assert len(deployed) == len(MODELS) >= 13
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)

@@ -3,34 +3,23 @@ REST API under /api/v1. The engine runtime is built here (or injected by tests) 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import format_date, format_decimal, get_locale
 from werkzeug.exceptions import HTTPException
 
 from engine.config import load_config
 from engine.errors import EngineError
+from engine.keys import secret_key
 from engine.runtime import Runtime
 from web.extensions import babel, csrf, login_manager
 from web.i18n import LANGUAGES, select_locale
 
 STATIC = Path(__file__).resolve().parent / "static"
-
-
-def _secret_key(config: Mapping[str, Any]) -> str:
-    if config["web"]["secret_key"]:
-        return str(config["web"]["secret_key"])
-    path = Path(config["data_dir"]) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _build_runtime(config: dict[str, Any]) -> Runtime:
@@ -45,7 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, runtime: Runtime | No
     app = Flask(__name__)
     app.config.update(
         JORNADA=settings,
-        SECRET_KEY=_secret_key(settings),
+        SECRET_KEY=secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings["web"]["cookie_secure"]),
@@ -67,7 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, runtime: Runtime | No
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import admin, api, audit, auth, designer, inbox, instances, kpis, tasks
+    from web import admin, api, audit, auth, designer, imports, inbox, instances, kpis, tasks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp, url_prefix="/inbox")
@@ -76,7 +65,17 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(instances.bp, url_prefix="/instances")
     app.register_blueprint(audit.bp, url_prefix="/audit")
     app.register_blueprint(kpis.bp, url_prefix="/kpis")
+    from web import dashboard
+
+    app.register_blueprint(dashboard.bp, url_prefix="/cs")
+    from web import customers
+
+    app.register_blueprint(customers.bp, url_prefix="/customers")
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(imports.bp, url_prefix="/imports")
+    from web import surveys
+
+    app.register_blueprint(surveys.bp)  # the public survey page: /survey/<token>, no sign-in
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)
 
@@ -100,7 +99,10 @@ def _register_hooks(app: Flask) -> None:
             return users.principal_for_token(conn, header[len("Bearer ") :].strip())
 
     # the nav shows the screens the permissions open
-    app.jinja_env.globals.update(languages=LANGUAGES, permissions=permissions)
+    app.jinja_env.globals.update(languages=LANGUAGES, permissions=permissions, view_functions=app.view_functions)
+    from web.model_text import translate as model_text  # process, task, field and option names of the models
+
+    app.jinja_env.filters.update(format_date=format_date, format_decimal=format_decimal, model_text=model_text)
 
     @app.context_processor
     def globals_for_templates() -> dict[str, Any]:

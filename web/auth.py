@@ -18,7 +18,9 @@ bp = Blueprint("auth", __name__)
 
 
 def home_for(principal: users.Principal) -> str:
-    if principal.has("staff", "lead"):
+    if principal.has("lead"):
+        return url_for("cs.index")  # leads land on the CS dashboard
+    if principal.has("staff"):
         return url_for("inbox.index")
     if principal.has("designer"):
         return url_for("designer.index")

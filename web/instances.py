@@ -63,6 +63,7 @@ def action_label(action: str) -> str:
         "service_task_completed": _("Service task completed"),
         "alert_raised": _("Alert raised"),
         "alert_acknowledged": _("Alert acknowledged"),
+        "alert_resolved": _("Alert resolved"),
         "instance_data_scrubbed": _("Data erased"),
     }.get(action, action.replace("_", " "))
 

@@ -5,24 +5,26 @@ process diagram, and the list of stuck-step alerts."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import kpi
 from engine.deploy import latest
 from engine.errors import EngineError
-from engine.models import Alert, HumanTask
+from engine.models import Alert, HumanTask, HumanTaskGroup
+from processes.customers import Customer
 from web.audit import day_field
 from web.context import me, read_session, runtime
 from web.inbox_query import process_names
+from web.model_text import translate
 from web.permissions import KPIS, LEADS, requires
 
 bp = Blueprint("kpis", __name__)
@@ -87,11 +89,16 @@ def step_rows(session: Session, process_id: str | None, period: Period, days: in
     wip = kpi.work_in_progress(session, process_id)
     rows = [
         StepRow(
-            s.process_id, s.element_id, s.name, s, wip.pop((s.process_id, s.element_id), ("", 0))[1], s.count / days
+            s.process_id,
+            s.element_id,
+            translate(s.name),
+            s,
+            wip.pop((s.process_id, s.element_id), ("", 0))[1],
+            s.count / days,
         )
         for s in stats
     ]
-    return rows + [StepRow(p, e, name, None, n, 0.0) for (p, e), (name, n) in sorted(wip.items())]
+    return rows + [StepRow(p, e, translate(name), None, n, 0.0) for (p, e), (name, n) in sorted(wip.items())]
 
 
 def throughput_chart(completions: list[datetime], start: date, last: date) -> dict[str, Any]:
@@ -118,7 +125,12 @@ def cycle_chart(rows: list[StepRow], several_processes: bool) -> dict[str, Any]:
 
 
 def bar_chart(
-    labels: list[str], values: list[float], label: str, *, horizontal: bool = False, precision: int | None = None
+    labels: list[str],
+    values: Sequence[float | None],
+    label: str,
+    *,
+    horizontal: bool = False,
+    precision: int | None = None,
 ) -> dict[str, Any]:
     """A Chart.js bar chart config (plain JSON: the bundle draws it)."""
     value_axis: dict[str, Any] = {"beginAtZero": True, "title": {"display": True, "text": label}}
@@ -153,7 +165,82 @@ def processes(session: Session) -> dict[str, str]:
 
 
 def open_alert_count(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(Alert).where(Alert.acknowledged_at.is_(None))).scalar_one()
+    """Alerts neither acknowledged nor resolved (their task still open)."""
+    return session.execute(select(func.count()).select_from(Alert).where(*ALERT_STATUSES["open"])).scalar_one()
+
+
+# -- the alert list ------------------------------------------------------------------------------------------------
+ALERT_LEVELS = ("behind", "stuck")
+# status → the condition: open = neither acknowledged nor resolved; acknowledged = acknowledged, task still open
+ALERT_STATUSES: dict[str, tuple[ColumnElement[bool], ...]] = {
+    "open": (Alert.acknowledged_at.is_(None), Alert.resolved_at.is_(None)),
+    "acknowledged": (Alert.acknowledged_at.is_not(None), Alert.resolved_at.is_(None)),
+    "resolved": (Alert.resolved_at.is_not(None),),
+    "all": (),
+}
+ALERT_FILTERS = ("level", "status", "process", "customer", "group")
+CUSTOMER_TEXT_MAX = 100
+ALERT_ROWS = 500  # the newest ones; the page says when there are more
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    """The alert list's filters as given (status defaults to open) and the problems with them, by field."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def args(self, **changes: str) -> dict[str, str]:
+        """The filters as query arguments (the blank ones left out), with ``changes``."""
+        return {key: value for key, value in {**self.values, **changes}.items() if value}
+
+
+def parse_alert_filters(args: Mapping[str, str], known_processes: Mapping[str, str], groups: list[str]) -> AlertFilters:
+    values = {name: args.get(name, "").strip() for name in ALERT_FILTERS}
+    values["status"] = values["status"] or "open"
+    errors: dict[str, str] = {}
+    level, status, process_id, group = values["level"], values["status"], values["process"], values["group"]
+    if level and level not in ALERT_LEVELS:
+        errors["level"] = _("Level: “%(value)s” is not behind or stuck.", value=level)
+    if status not in ALERT_STATUSES:
+        errors["status"] = _("Status: “%(value)s” is not a status.", value=status)
+    if process_id and process_id not in known_processes:
+        errors["process"] = _("Process: “%(value)s” is not a deployed process.", value=process_id)
+    if group and group not in groups:
+        errors["group"] = _("Group: “%(value)s” is not a group of any task.", value=group)
+    if len(values["customer"]) > CUSTOMER_TEXT_MAX:
+        errors["customer"] = _("Customer: at most %(n)s characters.", n=CUSTOMER_TEXT_MAX)
+    return AlertFilters(values, errors)
+
+
+def task_groups(session: Session) -> list[str]:
+    """Every candidate group of a task, by name."""
+    query = select(HumanTaskGroup.group_name).distinct().order_by(HumanTaskGroup.group_name)
+    return list(session.execute(query).scalars())
+
+
+def alert_query(filters: AlertFilters) -> Select[Alert, HumanTask, str]:
+    """The alerts the filters keep, newest first, with their task and customer name (one more than a page)."""
+    values = filters.values
+    query = (
+        select(Alert, HumanTask, Customer.name)
+        .join(HumanTask, HumanTask.id == Alert.human_task_id)
+        .outerjoin(Customer, Customer.id == HumanTask.customer_id)
+        .where(*ALERT_STATUSES[values["status"]])
+    )
+    if values["level"]:
+        query = query.where(Alert.level == values["level"])
+    if values["process"]:
+        query = query.where(HumanTask.process_id == values["process"])
+    if values["group"]:
+        in_group = select(HumanTaskGroup.human_task_id).where(HumanTaskGroup.group_name == values["group"])
+        query = query.where(HumanTask.id.in_(in_group))
+    if values["customer"]:
+        text = values["customer"]
+        query = query.where(
+            or_(HumanTask.customer_id.icontains(text, autoescape=True), Customer.name.icontains(text, autoescape=True))
+        )
+    return query.order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(ALERT_ROWS + 1)
 
 
 # -- pages -----------------------------------------------------------------------------------------------------
@@ -210,24 +297,28 @@ def diagram(process_id: str) -> ResponseReturnValue:
 @bp.get("/alerts")
 @requires(*KPIS)
 def alerts() -> ResponseReturnValue:
-    show_all = request.args.get("status") == "all"
-    query = select(Alert, HumanTask).join(HumanTask, HumanTask.id == Alert.human_task_id)
-    if not show_all:
-        query = query.where(Alert.acknowledged_at.is_(None))
     with read_session() as session:
-        found = session.execute(query.order_by(Alert.raised_at.desc(), Alert.id.desc())).all()
-        alerts_open = open_alert_count(session)
         names = processes(session)
-    return render_template(
+        groups = task_groups(session)
+        filters = parse_alert_filters(request.args, names, groups)
+        found = [] if filters.errors else list(session.execute(alert_query(filters)).all())
+        alerts_open = open_alert_count(session)
+    html = render_template(
         "kpis/alerts.html",
         processes=names,
-        alerts=found,
-        show_all=show_all,
+        groups=groups,
+        levels=ALERT_LEVELS,
+        statuses=list(ALERT_STATUSES),
+        filters=filters,
+        alerts=found[:ALERT_ROWS],
+        more=len(found) > ALERT_ROWS,
         alerts_open=alerts_open,
         now=runtime().clock.now(),
         human=kpi.human,
         may_acknowledge=me().has(*LEADS),
+        customer_pages="customers.show" in current_app.view_functions,
     )
+    return html, 422 if filters.errors else 200
 
 
 def _acknowledge(alert_ids: list[int]) -> None:
@@ -243,8 +334,10 @@ def _acknowledge(alert_ids: list[int]) -> None:
 
 
 def _back() -> ResponseReturnValue:
-    status = "all" if request.form.get("status") == "all" else None
-    return redirect(url_for("kpis.alerts", status=status), 303)
+    """Back to the alert list with the filters it was showing (sent as hidden fields of the form)."""
+    kept = {name: request.form.get(name, "").strip() for name in ALERT_FILTERS}
+    args: dict[str, Any] = {name: value for name, value in kept.items() if value}
+    return redirect(url_for("kpis.alerts", **args), 303)
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")

@@ -1,4 +1,5 @@
-"""The task page: instructions, customer context, the model's form (validated by the engine, errors shown inline
+"""The task page: instructions, customer context, the case so far (earlier answers, every comment of the
+instance and of the customer), the model's form (validated by the engine, errors shown inline
 with every entered value kept), comments, hand-over (claim, unclaim, reassign, delegate) and the diagram with the
 current step. Every route checks that the signed-in person may see the task before anything else."""
 
@@ -13,6 +14,7 @@ from flask_babel import gettext as _
 from engine.errors import ConflictError, EngineError, FormValidationError, InvalidState
 from web import task_access, task_format, task_page
 from web.context import me, runtime
+from web.model_text import translate
 from web.permissions import WORK_TASKS, requires
 from web.principal import Principal
 
@@ -37,13 +39,15 @@ def _render(
     principal, now = me(), runtime().clock.now()
     view = runtime().task_view(task.id)
     row = view.row
+    case = task_page.case(task.instance_id, task.customer_id, view.fields)
     may_reassign = task_access.may_reassign(principal, task)
     return render_template(
         "tasks/show.html",
         task=task,
         row=row,
         ctx=task_page.context(task.instance_id, task.customer_id, task.process_id),
-        instructions=task_page.instructions(view.documentation, view.data),
+        instructions=task_page.instructions(view.documentation, view.data, case.labels),
+        case=case,
         inputs=task_page.inputs(view.fields, view.data, submitted=submitted, errors=errors),
         problems=problems or [],
         may_work=task.open and not task_access.held_by_other(principal, task),
@@ -52,7 +56,6 @@ def _render(
         assignees=[u for u in task_access.assignable(task.groups) if u[0] != task.assignee] if may_reassign else [],
         handover=handover or {},
         handover_error=handover_error,
-        comments=task_access.comments(task.id),
         comment=comment,
         comment_error=comment_error,
         badge=task_format.sla_badge(row, now),
@@ -91,7 +94,7 @@ def _operation(
     except EngineError as exc:
         flash(str(exc), "error")
     else:
-        flash(done(task.name), "success")
+        flash(done(translate(task.name)), "success")
     return redirect(target, 303)
 
 
@@ -127,11 +130,15 @@ def reassign(task_id: int) -> ResponseReturnValue:
         return redirect(_page(task_id), 303)
     if delegating:
         flash(
-            _("You delegated “%(name)s” to %(user)s; a comment on the task records it.", name=task.name, user=target),
+            _(
+                "You delegated “%(name)s” to %(user)s; a comment on the task records it.",
+                name=translate(task.name),
+                user=target,
+            ),
             "success",
         )
     else:
-        flash(_("“%(name)s” reassigned to %(user)s.", name=task.name, user=target), "success")
+        flash(_("“%(name)s” reassigned to %(user)s.", name=translate(task.name), user=target), "success")
     return redirect(url_for("inbox.index"), 303)
 
 
@@ -156,7 +163,11 @@ def complete(task_id: int) -> ResponseReturnValue:
     task = task_access.visible(principal, task_id)
     if task_access.held_by_other(principal, task) and task.open:
         flash(
-            _("“%(name)s” is claimed by %(user)s; only they can complete it.", name=task.name, user=task.assignee),
+            _(
+                "“%(name)s” is claimed by %(user)s; only they can complete it.",
+                name=translate(task.name),
+                user=task.assignee,
+            ),
             "error",
         )
         return redirect(_page(task_id), 303)
@@ -179,11 +190,19 @@ def complete(task_id: int) -> ResponseReturnValue:
         return redirect(_page(task_id), 303)
     upcoming = task_access.next_task(principal, task.instance_id)
     if upcoming is None:
-        flash(_("“%(name)s” completed.", name=task.name), "success")
+        flash(_("“%(name)s” completed.", name=translate(task.name)), "success")
         return redirect(url_for("inbox.index"), 303)
     if task.customer_id:
-        message = _("“%(name)s” completed. Next task of this customer: %(next)s", name=task.name, next=upcoming.name)
+        message = _(
+            "“%(name)s” completed. Next task of this customer: %(next)s",
+            name=translate(task.name),
+            next=translate(upcoming.name),
+        )
     else:
-        message = _("“%(name)s” completed. Next task of this case: %(next)s", name=task.name, next=upcoming.name)
+        message = _(
+            "“%(name)s” completed. Next task of this case: %(next)s",
+            name=translate(task.name),
+            next=translate(upcoming.name),
+        )
     flash(message, "success")
     return redirect(_page(upcoming.id), 303)

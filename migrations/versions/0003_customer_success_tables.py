@@ -15,6 +15,15 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+# the alerts of tasks closed before this revision: resolved as of the task's end, by "migration"
+RESOLVE_CLOSED_TASK_ALERTS = (
+    "UPDATE alert SET resolved_by = 'migration',"
+    " resolved_at = (SELECT completed_at FROM human_task WHERE human_task.id = alert.human_task_id),"
+    " resolution = 'task_' || (SELECT state FROM human_task WHERE human_task.id = alert.human_task_id)"
+    " WHERE resolved_at IS NULL AND human_task_id IN"
+    " (SELECT id FROM human_task WHERE state IN ('completed', 'cancelled', 'skipped'))"
+)
+
 
 def upgrade() -> None:
 
@@ -212,6 +221,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_customer_owner", ["csm_owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_customer_renewal_date"), ["renewal_date"], unique=False)
         batch_op.create_index("ix_customer_segment", ["segment"], unique=False)
+        batch_op.create_index("ix_customer_health", ["health_score"], unique=False)
 
     with op.batch_alter_table("mrr_movement", schema=None) as batch_op:
         batch_op.create_index("ix_mrr_movement_at", ["at"], unique=False)
@@ -220,10 +230,25 @@ def upgrade() -> None:
     with op.batch_alter_table("process_instance", schema=None) as batch_op:
         batch_op.add_column(sa.Column("waiting_messages", sa.String(length=1000), nullable=True))
 
+    # alerts close when their task leaves the open states (engine.alerts.resolve)
+    with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("resolved_by", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("resolution", sa.String(length=30), nullable=True))
+    open_alert = sa.text("acknowledged_at IS NULL AND resolved_at IS NULL")
+    op.create_index("ix_alert_open", "alert", ["raised_at"], sqlite_where=open_alert, postgresql_where=open_alert)
+    op.execute(RESOLVE_CLOSED_TASK_ALERTS)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alert_open", table_name="alert")
+    with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.drop_column("resolution")
+        batch_op.drop_column("resolved_by")
+        batch_op.drop_column("resolved_at")
+
     with op.batch_alter_table("process_instance", schema=None) as batch_op:
         batch_op.drop_column("waiting_messages")
 
@@ -231,6 +256,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_mrr_movement_at")
 
     with op.batch_alter_table("customer", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_health")
         batch_op.drop_index("ix_customer_segment")
         batch_op.drop_index(batch_op.f("ix_customer_renewal_date"))
         batch_op.drop_index("ix_customer_owner")

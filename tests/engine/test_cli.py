@@ -32,6 +32,7 @@ def test_a_task_goes_from_deploy_to_kpis_through_the_command_line(cli, tmp_path:
     assert cli("init-db") == 0
     assert cli("deploy", str(model)) == 0
     assert "lin v1 (deployed)" in capsys.readouterr().out
+    assert cli("customers", "add", "--id", "C-9", "--name", "Nine") == 0
     assert cli("start", "lin", "--customer", "C-9", "--data", '{"x": 1}') == 0
     capsys.readouterr()
     assert cli("tasks", "--role", "support") == 0
@@ -55,6 +56,7 @@ def test_audit_verify_exits_nonzero_and_names_the_tampered_row(cli, tmp_path: Pa
     model.write_bytes(linear("lin", 1))
     cli("init-db")
     cli("deploy", str(model))
+    cli("customers", "add", "--id", "C-9", "--name", "Nine")
     cli("start", "lin", "--customer", "C-9")
     engine = create_engine(f"sqlite:///{cli.db}")
     with engine.begin() as conn:

@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from engine import audit
-from processes.customers import AccessGrant
+from processes.customers import AccessGrant, Contact, Customer
+from processes.events import ProductEvent, record_event
+from processes.surveys import SurveyAnswer, record_answer
 from tests.processes.helpers import CUSTOMER, EMAIL, Driver
 
 
@@ -191,6 +193,45 @@ def test_deletion_purges_the_customer_and_mails_a_certificate_to_the_former_addr
     assert sorted(json.loads(redaction.payload)["seqs"]) == [e.seq for e in before]
     with driver.runtime.store.session() as s:
         assert audit.verify(s).ok
+
+
+def test_deletion_erases_contacts_survey_comments_and_event_properties_but_keeps_the_scores(driver: Driver) -> None:
+    with driver.runtime.unit() as u:
+        customer = u.session.get(Customer, CUSTOMER)
+        assert customer is not None
+        contact = Contact(customer_id=CUSTOMER, name="Marina Costa", email="marina@acme.example", created_at=u.now)
+        u.session.add(contact)
+        u.session.flush()
+        record_answer(
+            u.session,
+            driver.runtime.config,
+            customer=customer,
+            kind="nps",
+            score=3,
+            at=u.now,
+            source="api",
+            comment="Marina says the exports are slow",
+            contact_id=contact.id,
+        )
+        record_event(
+            u.session,
+            customer=customer,
+            name="feature_used",
+            at=u.now,
+            properties={"user": "marina@acme.example"},
+            source="api",
+            now=u.now,
+        )
+    iid = driver.start("deletion")
+    driver.complete("confirm_deletion_agreement", iid, agreement_reference="DEL-7")
+    assert driver.final_data(iid)["deleted_contacts"] == 1
+    with driver.runtime.store.session() as s:
+        assert s.execute(select(Contact)).first() is None
+        [(score, comment, contact_id)] = s.execute(
+            select(SurveyAnswer.score, SurveyAnswer.comment, SurveyAnswer.contact_id)
+        ).all()
+        assert (score, comment, contact_id) == (3, "", None)
+        assert "marina" not in s.execute(select(ProductEvent.properties)).scalar_one()
 
 
 def test_deletion_deletes_the_customers_export_archives_and_leaves_other_files(driver: Driver) -> None:

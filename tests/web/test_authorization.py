@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from engine import FrozenClock, Runtime
 from engine.models import Alert, HumanTask
+from processes import accounts
+from processes.customers import create_customer
 from tests.web.conftest import ROLE_USER, csrf_token, sign_in
 from web import users
 from web.models import SavedFilter
@@ -25,6 +27,7 @@ READ = {"lead", "admin", "auditor"}
 LEADS = {"lead", "admin"}
 DESIGN = {"designer", "admin"}
 AUDIT = {"auditor", "admin"}
+CUSTOMERS = {"staff", "lead", "admin", "auditor"}  # auditors read customers, never change them
 
 # endpoint -> roles that may use it. Anything else: 403 (signed in), login redirect (pages) or 401 (API).
 EXPECTED: dict[str, set[str]] = {
@@ -63,28 +66,62 @@ EXPECTED: dict[str, set[str]] = {
     "audit.index": AUDIT,
     "audit.export": AUDIT,
     "kpis.index": READ,
+    "cs.index": READ,
+    "cs.export": READ,
     "kpis.alerts": READ,
     "kpis.diagram": READ,
     "kpis.acknowledge": LEADS,
     "kpis.acknowledge_selected": LEADS,
+    "imports.index": LEADS,
+    "imports.upload": LEADS,
     "api.list_events": AUDIT,
+    "api.import_csv": LEADS,
     "api.start_instance": WORK,
     "api.get_instance": READ,
+    "api.cs_kpis_report": READ,
     "api.send_message": WORK,
+    "api.ingest_events": WORK,
+    "api.record_survey": WORK,
     "api.list_tasks": WORK,
     "api.get_task": WORK,
     "api.assign": WORK,
     "api.claim": WORK,
     "api.complete": WORK,
     "api.unclaim": WORK,
+    "customers.index": CUSTOMERS,
+    "customers.show": CUSTOMERS,
+    "customers.journey_diagram": CUSTOMERS,
+    "customers.new": WORK,
+    "customers.create": WORK,
+    "customers.edit": WORK,
+    "customers.update": WORK,
+    "customers.archive": WORK,
+    "customers.unarchive": WORK,
+    "customers.add_contact": WORK,
+    "customers.edit_contact": WORK,
+    "customers.remove_contact": WORK,
+    "api.list_customers": CUSTOMERS,
+    "api.get_customer": CUSTOMERS,
+    "api.create_customer": WORK,
+    "api.update_customer": WORK,
+    "api.archive_customer": WORK,
+    "api.unarchive_customer": WORK,
+    "api.add_contact": WORK,
+    "api.remove_contact": WORK,
 }
-# Open to everyone (sign-in, the sign-in redirect, assets, the API's own description) or signed-in only.
-PUBLIC = {"static", "favicon", "auth.login", "auth.root", "api.openapi", "auth.logout"}
+# Open to everyone (sign-in, the sign-in redirect, assets, the API's own description, the signed survey links
+# mailed to customers' contacts) or signed-in only.
+PUBLIC = {"static", "favicon", "auth.login", "auth.root", "api.openapi", "auth.logout", "surveys.answer"}
 
 
 @pytest.fixture
 def world(runtime: Runtime, clock: FrozenClock, people: dict[str, int], deployed: None) -> dict[str, Any]:
     """A support ticket (its task belongs to group support, which sam is in and fin is not) with an alert."""
+    with runtime.unit() as u:  # the customer on file, with a contact (the start guard refuses unknown customers)
+        create_customer(u.session, "C-1", "Acme", now=u.now)
+        contact_id = accounts.add_contact(
+            u.session, "C-1", {"name": "Rita", "email": "r@acme.example"}, now=u.now, actor="t"
+        ).id
     instance = runtime.start(
         "support", actor="test", customer_id="C-1", data={"subject": "Export fails", "severity": "high"}
     )
@@ -111,7 +148,10 @@ def world(runtime: Runtime, clock: FrozenClock, people: dict[str, int], deployed
         "version": 1,
         "filter_id": filters,
         "operation": "cancel",
+        "kind": "customers",
         "tokens": tokens,
+        "customer_id": "C-1",
+        "contact_id": contact_id,
     }
 
 

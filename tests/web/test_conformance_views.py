@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from engine import DeployError, Runtime
 from tests.engine.test_conformance import MADE_EXECUTABLE, MIWG, Ran, made_executable, miwg
 from tests.web.conftest import BrowserPage, csrf_token
+from tests.web.on_file import customers_on_file
 
 
 @pytest.mark.browser
@@ -21,6 +22,7 @@ def test_every_miwg_model_that_deploys_opens_in_the_instance_viewer_without_cons
     model with its state colours and no console error. (The engine refuses the others with located problems, see
     tests/engine/test_conformance.py: they have no instance, the designer's viewer opens them.)"""
     instances: dict[str, str] = {}
+    customers_on_file(runtime, "C-1")
     for name in sorted(MADE_EXECUTABLE):
         data, topics = made_executable(miwg(name))
         for topic in sorted(topics - set(runtime.handlers)):

@@ -17,6 +17,7 @@ from engine import Runtime
 from engine.models import AuditEvent, HumanTask, ProcessDefinition
 from tests.conftest import BPMN_DIR
 from tests.web.conftest import csrf_token
+from tests.web.on_file import customers_on_file
 from web.models import ProcessDraft
 
 SUPPORT = (BPMN_DIR / "support.bpmn").read_text()
@@ -120,7 +121,7 @@ def test_deploy_stores_the_next_version_audited_with_the_deployer(designer: Flas
 def test_an_invalid_model_is_refused_with_its_problems_and_nothing_is_stored(
     designer: FlaskClient, runtime: Runtime
 ) -> None:
-    bad = SUPPORT.replace('camunda:topic="mail.send"', 'camunda:topic="mail.sned"', 1)
+    bad = SUPPORT.replace('camunda:topic="survey.send"', 'camunda:topic="survey.sned"', 1)
     audit_before = count(runtime, AuditEvent)
     response = post_xml(designer, "/designer/support/deploy", bad)
     body = response.get_json()
@@ -128,7 +129,7 @@ def test_an_invalid_model_is_refused_with_its_problems_and_nothing_is_stored(
     assert body["message"] == "The engine refused to deploy this model."
     [problem] = body["problems"]
     assert problem["element"] == "send_csat_survey" and problem["file"] == "support.bpmn" and problem["line"]
-    assert "did you mean 'mail.send'" in problem["message"]
+    assert "did you mean 'survey.send'" in problem["message"]
     assert versions(runtime, "support") == [(1, "test")]
     assert count(runtime, AuditEvent) == audit_before
 
@@ -223,6 +224,7 @@ def test_a_new_process_from_the_template_deploys_as_it_is(designer: FlaskClient,
     assert post_xml(designer, "/designer/renewal_review/deploy", xml).get_json()["ok"] is True
     assert versions(runtime, "renewal_review") == [(1, "dan")]
 
+    customers_on_file(runtime, "C-1")
     iid = runtime.start("renewal_review", actor="dan", customer_id="C-1")
     with runtime.store.session() as s:
         task = s.execute(select(HumanTask).where(HumanTask.instance_id == iid)).scalar_one()

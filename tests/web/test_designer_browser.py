@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine import Runtime
 from engine.models import HumanTask, ProcessDefinition
 from tests.web.conftest import BrowserPage
+from tests.web.on_file import customers_on_file
 
 pytestmark = pytest.mark.browser
 
@@ -65,6 +66,7 @@ def test_a_designer_changes_the_stuck_duration_in_the_panel_and_new_tasks_get_it
     assert row.deployed_by == "dan"
     assert '<camunda:property name="sla_stuck" value="P5D" />' in row.bpmn_xml
 
+    customers_on_file(runtime, "C-1")
     iid = runtime.start("support", actor="sam", customer_id="C-1", data=TICKET)
     with runtime.store.session() as s:
         task = s.execute(select(HumanTask).where(HumanTask.instance_id == iid)).scalar_one()

@@ -17,6 +17,7 @@ from processes.customers import Customer
 from tests.bpmn_builder import linear
 from tests.engine.test_interventions import FAILING
 from tests.web.conftest import csrf_token
+from tests.web.on_file import customers_on_file
 
 Client = Callable[[str], FlaskClient]
 
@@ -164,6 +165,7 @@ def test_a_bad_status_is_named_and_ignored(client_for: Client, journey: dict) ->
 def test_pagination_keeps_the_filters(client_for: Client, runtime: Runtime, people: dict, clock: FrozenClock) -> None:
     runtime.deploy({"onboard.bpmn": linear("onboard", 1)}, actor="dan")
     started = []
+    customers_on_file(runtime, "C-9")
     for _ in range(27):
         started.append(runtime.start("onboard", actor="sam", customer_id="C-9"))
         clock.advance(minutes=1)

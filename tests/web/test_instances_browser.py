@@ -6,12 +6,14 @@ import pytest
 
 from engine import Runtime
 from tests.web.conftest import BrowserPage
+from tests.web.on_file import customers_on_file
 
 
 @pytest.mark.browser
 def test_a_lead_sees_the_instance_diagram_coloured_by_state(
     page: BrowserPage, runtime: Runtime, people: dict, deployed: None
 ) -> None:
+    customers_on_file(runtime, "C-7")
     iid = runtime.start("quick_wins", actor="sam", customer_id="C-7")
     runtime.skip(iid, "agree_success_goals", actor="lea", reason="goals agreed in the sales call")
     page.sign_in("lea")

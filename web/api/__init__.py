@@ -3,7 +3,19 @@ Each module adds its routes to ``bp``; openapi.py describes them all."""
 
 from __future__ import annotations
 
-from web.api import audit, instances, messages, openapi, tasks
+from web.api import audit, customers, events, imports, instances, kpis, messages, openapi, surveys, tasks
 from web.api.base import bp
 
-__all__ = ["audit", "bp", "instances", "messages", "openapi", "tasks"]
+__all__ = [
+    "audit",
+    "bp",
+    "customers",
+    "events",
+    "imports",
+    "instances",
+    "kpis",
+    "messages",
+    "openapi",
+    "surveys",
+    "tasks",
+]

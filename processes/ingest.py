@@ -1,0 +1,169 @@
+"""Ingesting product events in bulk (the events API, imports): one transaction per batch, a few statements per
+batch rather than per event.
+
+A batch costs: one bulk INSERT of the events, the rollups aggregated per (customer, day) and per (day, segment,
+owner) (one SELECT, at most one INSERT, one UPDATE and one upsert, each an executemany), one query for the batch's
+customers' waiting instances, and a workflow load only for an event that an instance of its customer really waits
+for. An event no instance received goes to the playbook rules (``processes.playbooks.on_events``); their pending
+runs are started by ``playbooks.start_pending`` after the caller's transaction commits."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from engine.models import ProcessInstance, core
+from processes import health, playbooks
+from processes.customers import Customer
+from processes.events import PlaybookRun, ProductEvent
+from processes.rollups import CsDaily, CustomerDay
+
+if TYPE_CHECKING:
+    from engine.execution import Unit
+    from engine.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One checked event, not stored yet."""
+
+    customer_id: str
+    name: str
+    at: datetime
+    properties: Mapping[str, Any]
+
+
+@dataclass
+class Ingested:
+    stored: int = 0
+    delivered: list[tuple[int, list[str]]] = field(default_factory=list)  # (index in the batch, instance ids)
+    requested: list[PlaybookRun] = field(default_factory=list)  # pending runs, started after commit
+
+
+def known_customers(session: Session, ids: Collection[str]) -> dict[str, Customer]:
+    """The customers of ``ids`` that exist, in one query."""
+    if not ids:
+        return {}
+    return {c.id: c for c in session.execute(select(Customer).where(Customer.id.in_(set(ids)))).scalars()}
+
+
+def _day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+def count_batch(session: Session, events: Sequence[Incoming], customers: Mapping[str, Customer]) -> None:
+    """The rollups of ``processes.rollups`` for a whole batch: each (customer, day) counted once with its number of
+    events, each (day, segment, owner) once. A concurrent batch that creates the same customer-day first makes
+    this one fail with a conflict (retry it), as ``rollups.count_events`` does."""
+    per_day = Counter((e.customer_id, _day(e.at)) for e in events)
+    existing = {
+        (customer_id, day)
+        for customer_id, day in session.execute(
+            select(CustomerDay.customer_id, CustomerDay.day).where(
+                CustomerDay.customer_id.in_({c for c, _ in per_day}), CustomerDay.day.in_({d for _, d in per_day})
+            )
+        )
+    }
+    table = core(CustomerDay)
+    fresh = [{"customer_id": c, "day": d, "events": n} for (c, d), n in per_day.items() if (c, d) not in existing]
+    more = [{"b_c": c, "b_d": d, "b_n": n} for (c, d), n in per_day.items() if (c, d) in existing]
+    if fresh:
+        session.execute(insert(table), fresh)
+    if more:
+        session.execute(
+            table.update()
+            .where(table.c.customer_id == bindparam("b_c"), table.c.day == bindparam("b_d"))
+            .values(events=table.c.events + bindparam("b_n")),
+            more,
+        )
+    buckets: dict[tuple[date, str, str], list[int]] = {}
+    for (customer_id, day), n in per_day.items():
+        customer = customers[customer_id]
+        bucket = buckets.setdefault((day, customer.segment or "", customer.csm_owner or ""), [0, 0])
+        bucket[0] += n
+        bucket[1] += int((customer_id, day) not in existing)
+    daily = core(CsDaily)
+    upsert = pg_insert(daily) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(daily)
+    statement = upsert.on_conflict_do_update(
+        index_elements=["day", "segment", "csm_owner"],
+        set_={
+            "events": daily.c.events + upsert.excluded.events,
+            "active_days": daily.c.active_days + upsert.excluded.active_days,
+        },
+    )
+    rows = [
+        {"day": d, "segment": s, "csm_owner": o, "events": n, "active_days": a}
+        for (d, s, o), (n, a) in sorted(buckets.items())
+    ]
+    session.execute(statement, rows)
+
+
+def _waiting(session: Session, customer_ids: Collection[str]) -> dict[str, list[str | None]]:
+    """Per customer, the waiting-message lists of its running or waiting instances (None: not recorded yet)."""
+    found: dict[str, list[str | None]] = {}
+    rows = session.execute(
+        select(ProcessInstance.customer_id, ProcessInstance.waiting_messages).where(
+            ProcessInstance.customer_id.in_(set(customer_ids)),
+            ProcessInstance.status.in_(("running", "waiting")),
+        )
+    ).all()
+    for customer_id, waiting in rows:
+        found.setdefault(str(customer_id), []).append(waiting)
+    return found
+
+
+def ingest(
+    runtime: Runtime,
+    u: Unit,
+    events: Sequence[Incoming],
+    customers: Mapping[str, Customer],
+    *,
+    actor: str,
+    source: str = "api",
+) -> Ingested:
+    """Inside the caller's unit: store ``events`` (their customers in ``customers``), count them in the rollups,
+    deliver each to the customer's instances waiting for a message of its name, and apply the playbook rules to
+    those nobody received. Call ``playbooks.start_pending(runtime)`` after the unit commits."""
+    result = Ingested(stored=len(events))
+    if not events:
+        return result
+    session = u.session
+    rows = [
+        {
+            "customer_id": e.customer_id,
+            "name": e.name,
+            "at": e.at,
+            "properties": json.dumps(dict(e.properties), sort_keys=True, default=str),
+            "source": source,
+            "received_at": u.now,
+        }
+        for e in events
+    ]
+    session.execute(insert(core(ProductEvent)), rows)
+    count_batch(session, events, customers)
+    waiting = _waiting(session, {e.customer_id for e in events})
+    unclaimed = []
+    for index, event in enumerate(events):
+        lists = waiting.get(event.customer_id, [])
+        if any(w is None or f",{event.name}," in w for w in lists):
+            ids = runtime.deliver(u, event.name, event.properties, actor=actor, customer_id=event.customer_id)
+            if ids:
+                result.delivered.append((index, ids))
+                waiting[event.customer_id] = [None]  # the instances changed: ask the engine for the next ones
+                continue
+        unclaimed.append(event)
+    result.requested = playbooks.on_events(session, runtime, unclaimed, u.now, runtime.config)
+    # usage is an input of the health score: each customer of the batch once, with grouped queries
+    health.health_changed_many(
+        session, sorted({e.customer_id for e in events}), u.now, "product events", runtime.config
+    )
+    return result
