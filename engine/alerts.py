@@ -28,7 +28,6 @@ LEVELS = (
 )
 
 Resolution = Literal["task_completed", "task_cancelled", "task_skipped"]
-RESOLUTIONS: tuple[Resolution, ...] = ("task_completed", "task_cancelled", "task_skipped")
 
 # Statements of the operations that close tasks, built once (see engine.execution)
 _TASK, _ALERT = core(HumanTask), core(Alert)

@@ -13,7 +13,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.errors import StartRefused
+from engine.errors import NotFound, StartRefused
 from engine.handlers import StartRequest
 from engine.models import ProcessInstance
 from processes.customers import (
@@ -32,8 +32,8 @@ JOURNEY = "customer_journey"
 OPEN_INSTANCE = ("running", "waiting", "incident")
 
 
-class CustomerNotFound(LookupError):
-    """No customer (or contact) with that id."""
+class CustomerNotFound(NotFound):
+    """No customer (or contact) with that id: the web answers 404, the CLI names it."""
 
 
 def find(session: Session, customer_id: str) -> Customer:
@@ -51,7 +51,8 @@ def next_id(session: Session) -> str:
     return f"C-{number:04d}"
 
 
-def _contact(contact: Contact) -> dict[str, Any]:
+def contact_record(contact: Contact) -> dict[str, Any]:
+    """A contact's fields as the audit (before/after) and the API show them."""
     return {
         "id": contact.id,
         "name": contact.name,
@@ -161,7 +162,7 @@ def add_contact(session: Session, customer_id: str, raw: Mapping[str, Any], *, n
     )
     session.add(contact)
     session.flush()
-    _audit(session, now, actor, "contact_added", customer.id, before=None, after=_contact(contact))
+    _audit(session, now, actor, "contact_added", customer.id, before=None, after=contact_record(contact))
     return contact
 
 
@@ -171,10 +172,10 @@ def edit_contact(
     _writable(find(session, customer_id))
     contact = _find_contact(session, customer_id, contact_id)
     values = clean_contact(raw, new=False)
-    before = _contact(contact)
+    before = contact_record(contact)
     for name, value in values.items():
         setattr(contact, name, value if value is not None else "")
-    after = _contact(contact)
+    after = contact_record(contact)
     changed = [name for name in after if after[name] != before[name]]
     if changed:
         before_changed = {name: before[name] for name in changed}
@@ -187,7 +188,7 @@ def edit_contact(
 def remove_contact(session: Session, customer_id: str, contact_id: int, *, now: datetime, actor: str) -> None:
     _writable(find(session, customer_id))
     contact = _find_contact(session, customer_id, contact_id)
-    before = _contact(contact)
+    before = contact_record(contact)
     # the answers and links stay the customer's; they no longer name the removed person
     for table in (SurveyAnswer, SurveyLink):
         session.execute(sql_update(table).where(table.contact_id == contact.id).values(contact_id=None))

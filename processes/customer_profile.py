@@ -82,7 +82,8 @@ class Profile:
     timeline: list[Moment] = field(default_factory=list)
 
 
-def _components(raw: str) -> list[Component]:
+def health_components(raw: str) -> list[Component]:
+    """The components of a health snapshot (its JSON text); nothing when the text is not a JSON object."""
     try:
         parsed = json.loads(raw)
     except ValueError:
@@ -205,7 +206,7 @@ def profile(session: Session, customer_id: str, now: datetime) -> Profile | None
         ).scalars()
     )
     if snapshots:
-        found.components = _components(snapshots[0].components)
+        found.components = health_components(snapshots[0].components)
         found.health_at = snapshots[0].at
     found.health_history = [(s.at, s.score) for s in reversed(snapshots)]
     found.previous_score = previous_scores(session, [customer_id], now).get(customer_id)

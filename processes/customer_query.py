@@ -47,12 +47,18 @@ class Row:
     trend: str = "none"  # up | down | flat | none
 
 
+# The list counts its matches only this far past the page shown: an exact count of 100,000 customers costs more
+# than the page itself, and "more than 10,000" is all a person needs to know to narrow the filters.
+COUNT_AHEAD = 10_000
+
+
 @dataclass
 class Page:
     rows: list[Row]
-    total: int
+    total: int  # the matches, counted up to ``offset + COUNT_AHEAD``
     filters: ListFilters
     extra: dict[str, Any] = field(default_factory=dict)
+    more: bool = False  # there are more matches than ``total``
 
 
 def _where(filters: ListFilters) -> list[ColumnElement[bool]]:
@@ -127,7 +133,9 @@ def _ordered(query: Select[Any], filters: ListFilters, now: datetime) -> Select[
 
 def customers_page(session: Session, filters: ListFilters, now: datetime) -> Page:
     where = _where(filters)
-    total = session.execute(select(func.count()).select_from(Customer).where(*where)).scalar_one()
+    horizon = filters.offset + COUNT_AHEAD
+    matches = select(Customer.id).where(*where).limit(horizon + 1).subquery()
+    total = session.execute(select(func.count()).select_from(matches)).scalar_one()
     if filters.sort in ("health", "") or filters.sort not in SORTS:
         customers = _by_health(session, where, filters)
     else:
@@ -135,7 +143,7 @@ def customers_page(session: Session, filters: ListFilters, now: datetime) -> Pag
         customers = list(session.execute(query).scalars())
     rows = [Row(customer) for customer in customers]
     _fill(session, rows, now)
-    return Page(rows, total, filters)
+    return Page(rows, min(total, horizon), filters, more=total > horizon)
 
 
 def _by_health(session: Session, where: list[ColumnElement[bool]], filters: ListFilters) -> list[Customer]:

@@ -49,6 +49,8 @@ class Customer(Base):
         Index("ix_customer_segment", "segment"),
         # the customers list's default order (at risk first) walks this index a page at a time
         Index("ix_customer_health", "health_score"),
+        # the KPIs' sum of current MRR per segment and owner reads this index only
+        Index("ix_customer_segment_owner_mrr", "segment", "csm_owner", "mrr"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -188,43 +190,34 @@ def classify_movement(old: float, new: float, *, churned_before: bool) -> str:
 
 
 def record_mrr(session: Session, customer: Customer, at: datetime, new_mrr: float) -> MrrMovement:
-    """Record the customer's MRR from ``at`` on: the movement is classified from the value in force just before
-    ``at`` (movements may arrive out of order, e.g. from an import), and the customer's ``mrr`` column follows the
-    newest movement."""
+    """Record the customer's MRR from ``at`` on. The movement is classified from the value in force just before
+    ``at``; movements may arrive out of order (an import of older history), so the movement that follows it is
+    classified again from the new value, and the customer's ``mrr`` column follows the newest movement."""
     if new_mrr < 0:
         raise HandlerError(f"customer {customer.id}: MRR must not be negative ({new_mrr})")
-    previous = session.execute(
-        select(MrrMovement.new_mrr)
-        .where(MrrMovement.customer_id == customer.id, MrrMovement.at <= at)
-        .order_by(MrrMovement.at.desc(), MrrMovement.id.desc())
-        .limit(1)
+    mine = MrrMovement.customer_id == customer.id
+    before = session.execute(
+        select(MrrMovement.new_mrr).where(mine, MrrMovement.at <= at).order_by(*_LATEST).limit(1)
     ).scalar_one_or_none()
-    old = previous or 0.0
-    churned_before = (
-        session.execute(
-            select(MrrMovement.id)
-            .where(MrrMovement.customer_id == customer.id, MrrMovement.at <= at, MrrMovement.kind == "churn")
-            .limit(1)
-        ).first()
-        is not None
-    )
-    movement = MrrMovement(
-        customer_id=customer.id,
-        at=at,
-        kind=classify_movement(old, new_mrr, churned_before=churned_before),
-        old_mrr=old,
-        new_mrr=new_mrr,
-    )
+    churned = session.execute(select(MrrMovement.id).where(mine, MrrMovement.at <= at, MrrMovement.kind == "churn"))
+    churned_before = churned.first() is not None
+    old = before or 0.0
+    kind = classify_movement(old, new_mrr, churned_before=churned_before)
+    movement = MrrMovement(customer_id=customer.id, at=at, kind=kind, old_mrr=old, new_mrr=new_mrr)
     session.add(movement)
     session.flush()
-    newest = session.execute(
-        select(MrrMovement.new_mrr)
-        .where(MrrMovement.customer_id == customer.id)
-        .order_by(MrrMovement.at.desc(), MrrMovement.id.desc())
-        .limit(1)
-    ).scalar_one()
-    customer.mrr = newest
+    following = session.execute(
+        select(MrrMovement).where(mine, MrrMovement.at > at).order_by(MrrMovement.at, MrrMovement.id).limit(1)
+    ).scalar_one_or_none()
+    if following is not None:  # it was classified from the value before this one: classify it again
+        churned_before = churned_before or kind == "churn"
+        following.old_mrr = new_mrr
+        following.kind = classify_movement(new_mrr, following.new_mrr, churned_before=churned_before)
+    customer.mrr = session.execute(select(MrrMovement.new_mrr).where(mine).order_by(*_LATEST).limit(1)).scalar_one()
     return movement
+
+
+_LATEST = (MrrMovement.at.desc(), MrrMovement.id.desc())
 
 
 def set_field(customer: Customer, field: str, raw: str) -> tuple[object, object]:

@@ -88,6 +88,7 @@ def fill(field: Field, rng: random.Random, today: date) -> Any:
 class Simulation:
     def __init__(self, runtime: Runtime, clock: FrozenClock, rng: random.Random) -> None:
         self.runtime, self.clock, self.rng = runtime, clock, rng
+        self.engagement: dict[str, float] = {}  # 0..1 per customer: how often they use the product
 
     def work_tasks(self, share: float, budget_minutes: int = 180) -> int:
         """Staff claim and complete about ``share`` of the open tasks; the minutes spent working move the clock,
@@ -129,7 +130,7 @@ class Simulation:
         incoming = []
         now = self.clock.now()
         for customer_id in customers:
-            if self.rng.random() < 0.6:
+            if self.rng.random() < 0.3 * self.engagement.get(customer_id, 0.7) ** 2:
                 feature = self.rng.choice(demo_book.FEATURES)
                 incoming.append(Incoming(customer_id, "feature_used", now, {"feature": feature}))
             if self.rng.random() < 0.05:
@@ -181,12 +182,14 @@ class Simulation:
             )
         for customer_id in active:
             roll = self.rng.random()
-            if roll < 0.08:
+            troubled = self.engagement.get(customer_id, 1.0) < demo_book.TROUBLED
+            if roll < (0.3 if troubled else 0.08):
+                subject = self.rng.choice(("Cannot export report", "SSO login fails", "Report is empty again"))
                 self.runtime.start(
                     "support",
                     actor="events-api",
                     customer_id=customer_id,
-                    data={"subject": "Cannot export report", "severity": "normal"},
+                    data={"subject": subject, "severity": "normal"},
                 )
             elif roll < 0.10:
                 self.runtime.start(
@@ -256,7 +259,7 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
                 )
             )
             customers.append(cid)
-        book = demo_book.add_book(
+        engagement = demo_book.add_book(
             u.session,
             rng,
             count=args.book,
@@ -266,6 +269,8 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
             names=COMPANIES,
             config=runtime.config,
         )
+    book = list(engagement)
+    sim.engagement = {**{cid: rng.uniform(0.45, 0.95) for cid in customers}, **engagement}
     steps = args.days * 6
     starts: dict[int, list[str]] = {}
     signup_steps = max(1, int(steps * args.signup_share))

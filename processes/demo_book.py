@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from processes.customers import Contact, Customer, create_customer, record_mrr
+from processes.customers import Contact, Customer, Invoice, create_customer, record_mrr
 from processes.events import record_event
 from processes.surveys import record_answer
 
@@ -48,6 +48,9 @@ def _moment(day: date, rng: random.Random, tz: Any) -> datetime:
     )
 
 
+TROUBLED = 0.3  # below this engagement a customer also pays late and keeps opening tickets
+
+
 def add_book(
     session: Session,
     rng: random.Random,
@@ -58,9 +61,10 @@ def add_book(
     owners: list[str],
     names: list[str],
     config: dict[str, Any],
-) -> list[str]:
-    """Create ``count`` established (active) customers with their history up to ``now``; returns their ids."""
-    ids = []
+) -> dict[str, float]:
+    """Create ``count`` established (active) customers with their history up to ``now``; returns their ids with
+    their engagement (below TROUBLED: late invoices, and the simulation gives them many tickets)."""
+    engagement: dict[str, float] = {}
     for n in range(count):
         number = first_number + n
         profile = Profile(_segment(rng), rng.betavariate(2.2, 1.6), rng.randint(4, 20))
@@ -88,8 +92,10 @@ def add_book(
         _mrr_history(session, rng, customer, profile, now)
         _answers(session, rng, customer, profile, now, config)
         _usage(session, rng, customer, profile, now)
-        ids.append(customer_id)
-    return ids
+        if profile.engagement < TROUBLED and customer.stage != "churned":
+            _trouble(session, rng, customer, now)
+        engagement[customer_id] = profile.engagement
+    return engagement
 
 
 def _contacts(session: Session, rng: random.Random, customer: Customer, now: datetime) -> None:
@@ -141,6 +147,18 @@ def _answers(
         at = now - timedelta(days=back)
         record_answer(session, config, customer=customer, kind="csat", score=csat, at=at, source="demo")
         record_answer(session, config, customer=customer, kind="ces", score=ces, at=at, source="demo")
+
+
+def _trouble(session: Session, rng: random.Random, customer: Customer, now: datetime) -> None:
+    """A disengaged customer's other warning sign: an invoice left unpaid past its due date (their tickets come
+    from the simulation: see ``Simulation.occurrences``)."""
+    session.add(
+        Invoice(
+            customer_id=customer.id,
+            amount=round(customer.mrr * rng.choice((1, 2)), 2),
+            due_at=now - timedelta(days=rng.randint(10, 45)),
+        )
+    )
 
 
 def _usage(session: Session, rng: random.Random, customer: Customer, profile: Profile, now: datetime) -> None:

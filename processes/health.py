@@ -34,13 +34,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, or_, select
+from sqlalchemy import Float, ForeignKey, Index, String, Text, delete, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine import audit
 from engine.config import ConfigError, load_config
+from engine.dml import Prepared
 from engine.handlers import HandlerRegistry, Happened
-from engine.models import Base, HumanTask, UTCDateTime
+from engine.models import Base, HumanTask, UTCDateTime, core
 from processes.customers import BANDS as BANDS  # healthy | watch | at_risk, re-exported for the pages
 from processes.customers import Customer, Invoice
 from processes.health_components import OPEN_TASK, Raw, measure
@@ -70,6 +73,18 @@ class HealthSnapshot(Base):
     band: Mapped[str] = mapped_column(String(20))
     components: Mapped[str] = mapped_column(Text)  # JSON: {name: {"value": 0-100, "weight": w, "detail": ...}}
     reason: Mapped[str] = mapped_column(String(200), default="")  # the input that changed
+
+
+class HealthPending(Base):
+    """Customers whose inputs changed in bulk (product events) and whose score the next scheduler pass recomputes:
+    an events batch only marks them (one statement), so ingestion stays cheap, and each customer is recomputed once
+    per pass however many events arrived."""
+
+    __tablename__ = "health_pending"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)  # the latest mark
+    reason: Mapped[str] = mapped_column(String(100))
 
 
 @dataclass(frozen=True)
@@ -299,6 +314,45 @@ def stale_customers(session: Session, now: datetime, limit: int = 1000) -> list[
     return sorted({cid for cid in found if cid})
 
 
+def mark_pending(session: Session, customer_ids: Collection[str], now: datetime, reason: str) -> None:
+    """Queue ``customer_ids`` for the next pass of ``recompute_pending`` (one statement for the whole batch)."""
+    if not customer_ids:
+        return
+    conn = session.connection()
+    rows = [{"customer_id": c, "since": now, "reason": reason} for c in sorted(customer_ids)]
+    MARK_PENDING[conn.dialect.name == "postgresql"].run_many(conn, rows)
+
+
+def _mark_pending(insert: Any) -> Prepared:
+    statement = insert(core(HealthPending))
+    return Prepared(
+        statement.on_conflict_do_update(
+            index_elements=["customer_id"],
+            set_={"since": statement.excluded.since, "reason": statement.excluded.reason},
+        )
+    )
+
+
+MARK_PENDING = {False: _mark_pending(sqlite_insert), True: _mark_pending(pg_insert)}  # by "is PostgreSQL"
+
+
+def recompute_pending(runtime: Runtime, limit: int = 1000) -> int:
+    """Recompute the customers ``mark_pending`` queued, in one transaction; a mark made after they were read stays
+    for the next pass. Returns how many customers were recomputed."""
+    with runtime.unit() as u:
+        rows = u.session.execute(
+            select(HealthPending.customer_id, HealthPending.reason).order_by(HealthPending.since).limit(limit)
+        ).all()
+        if not rows:
+            return 0
+        ids = [customer_id for customer_id, _ in rows]
+        reasons = ", ".join(sorted({reason for _, reason in rows}))
+        recompute_many(u.session, ids, u.now, runtime.config, reasons, ACTOR)
+        u.session.execute(delete(HealthPending).where(HealthPending.customer_id.in_(ids), HealthPending.since <= u.now))
+    start_pending(runtime)
+    return len(ids)
+
+
 def recompute_stale(runtime: Runtime) -> int:
     """One scheduler pass: recompute the ``stale_customers`` in one transaction, then start the playbooks that
     requested. Returns how many customers were recomputed."""
@@ -312,7 +366,9 @@ def recompute_stale(runtime: Runtime) -> int:
 
 
 def scheduler_job(runtime: Runtime) -> str:
-    return f"{recompute_stale(runtime)} customers' health recomputed (stuck steps, invoices due)"
+    queued = recompute_pending(runtime)
+    stale = recompute_stale(runtime)
+    return f"health recomputed: {queued} after product events, {stale} for stuck steps or invoices due"
 
 
 def register(registry: HandlerRegistry) -> None:

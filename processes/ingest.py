@@ -14,13 +14,15 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from engine import audit
+from engine.dml import Prepared
 from engine.models import ProcessInstance, core
 from processes import health, playbooks
 from processes.customers import Customer
@@ -49,18 +51,57 @@ class Ingested:
     requested: list[PlaybookRun] = field(default_factory=list)  # pending runs, started after commit
 
 
-def known_customers(session: Session, ids: Collection[str]) -> dict[str, Customer]:
+class Known(NamedTuple):
+    """What a batch needs of a customer: its rollup bucket and whether it was purged (read without the ORM: loading
+    full Customer objects was a quarter of an events batch's time)."""
+
+    id: str
+    segment: str
+    csm_owner: str | None
+    purged_at: datetime | None
+
+
+# The batch's statements, built once (engine.dml runs them on SQLite's own cursor).
+INSERT_EVENTS = Prepared(core(ProductEvent).insert())
+_DAYS = core(CustomerDay)
+INSERT_DAYS = Prepared(_DAYS.insert())
+ADD_TO_DAYS = Prepared(
+    _DAYS.update()
+    .where(_DAYS.c.customer_id == bindparam("b_c"), _DAYS.c.day == bindparam("b_d"))
+    .values(events=_DAYS.c.events + bindparam("b_n"))
+)
+
+
+def _add_to_daily(insert: Any) -> Prepared:
+    daily = core(CsDaily)
+    return Prepared(
+        insert(daily).on_conflict_do_update(
+            index_elements=["day", "segment", "csm_owner"],
+            set_={
+                "events": daily.c.events + insert(daily).excluded.events,
+                "active_days": daily.c.active_days + insert(daily).excluded.active_days,
+            },
+        )
+    )
+
+
+ADD_TO_DAILY = {False: _add_to_daily(sqlite_insert), True: _add_to_daily(pg_insert)}  # by "is PostgreSQL"
+KNOWN = select(Customer.id, Customer.segment, Customer.csm_owner, Customer.purged_at)
+
+
+def known_customers(session: Session, ids: Collection[str]) -> dict[str, Known]:
     """The customers of ``ids`` that exist, in one query."""
     if not ids:
         return {}
-    return {c.id: c for c in session.execute(select(Customer).where(Customer.id.in_(set(ids)))).scalars()}
+    rows = session.execute(KNOWN.where(Customer.id.in_(set(ids))))
+    return {row.id: Known(*row) for row in rows}
 
 
 def _day(at: datetime) -> date:
     return at.astimezone(UTC).date()
 
 
-def count_batch(session: Session, events: Sequence[Incoming], customers: Mapping[str, Customer]) -> None:
+def count_batch(session: Session, events: Sequence[Incoming], customers: Mapping[str, Known]) -> None:
     """The rollups of ``processes.rollups`` for a whole batch: each (customer, day) counted once with its number of
     events, each (day, segment, owner) once. A concurrent batch that creates the same customer-day first makes
     this one fail with a conflict (retry it), as ``rollups.count_events`` does."""
@@ -73,38 +114,22 @@ def count_batch(session: Session, events: Sequence[Incoming], customers: Mapping
             )
         )
     }
-    table = core(CustomerDay)
+    conn = session.connection()
     fresh = [{"customer_id": c, "day": d, "events": n} for (c, d), n in per_day.items() if (c, d) not in existing]
     more = [{"b_c": c, "b_d": d, "b_n": n} for (c, d), n in per_day.items() if (c, d) in existing]
-    if fresh:
-        session.execute(insert(table), fresh)
-    if more:
-        session.execute(
-            table.update()
-            .where(table.c.customer_id == bindparam("b_c"), table.c.day == bindparam("b_d"))
-            .values(events=table.c.events + bindparam("b_n")),
-            more,
-        )
+    INSERT_DAYS.run_many(conn, fresh)
+    ADD_TO_DAYS.run_many(conn, more)
     buckets: dict[tuple[date, str, str], list[int]] = {}
     for (customer_id, day), n in per_day.items():
         customer = customers[customer_id]
         bucket = buckets.setdefault((day, customer.segment or "", customer.csm_owner or ""), [0, 0])
         bucket[0] += n
         bucket[1] += int((customer_id, day) not in existing)
-    daily = core(CsDaily)
-    upsert = pg_insert(daily) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(daily)
-    statement = upsert.on_conflict_do_update(
-        index_elements=["day", "segment", "csm_owner"],
-        set_={
-            "events": daily.c.events + upsert.excluded.events,
-            "active_days": daily.c.active_days + upsert.excluded.active_days,
-        },
-    )
     rows = [
         {"day": d, "segment": s, "csm_owner": o, "events": n, "active_days": a}
         for (d, s, o), (n, a) in sorted(buckets.items())
     ]
-    session.execute(statement, rows)
+    ADD_TO_DAILY[conn.dialect.name == "postgresql"].run_many(conn, rows)
 
 
 def _waiting(session: Session, customer_ids: Collection[str]) -> dict[str, list[str | None]]:
@@ -125,7 +150,7 @@ def ingest(
     runtime: Runtime,
     u: Unit,
     events: Sequence[Incoming],
-    customers: Mapping[str, Customer],
+    customers: Mapping[str, Known],
     *,
     actor: str,
     source: str = "api",
@@ -148,8 +173,22 @@ def ingest(
         }
         for e in events
     ]
-    session.execute(insert(core(ProductEvent)), rows)
+    INSERT_EVENTS.run_many(u.conn, rows)  # on SQLite, straight on its cursor (engine.dml)
     count_batch(session, events, customers)
+    whose = sorted({e.customer_id for e in events})
+    audit.append(
+        session,
+        at=u.now,
+        actor=actor,
+        action="events_received",
+        customer_id=whose[0] if len(whose) == 1 else None,
+        payload={
+            "count": len(events),
+            "source": source,
+            "names": dict(Counter(e.name for e in events)),
+            "customers": whose,
+        },
+    )
     waiting = _waiting(session, {e.customer_id for e in events})
     unclaimed = []
     for index, event in enumerate(events):
@@ -162,8 +201,6 @@ def ingest(
                 continue
         unclaimed.append(event)
     result.requested = playbooks.on_events(session, runtime, unclaimed, u.now, runtime.config)
-    # usage is an input of the health score: each customer of the batch once, with grouped queries
-    health.health_changed_many(
-        session, sorted({e.customer_id for e in events}), u.now, "product events", runtime.config
-    )
+    # usage is an input of the health score: the batch's customers are queued for the scheduler's next health pass
+    health.mark_pending(session, {e.customer_id for e in events}, u.now, "product events")
     return result

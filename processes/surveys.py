@@ -15,7 +15,7 @@ from engine import audit
 from engine.keys import secret_key
 from engine.models import Base, UTCDateTime
 from processes import rollups
-from processes.customers import Contact, Customer
+from processes.customers import LANGUAGES, Contact, Customer
 
 if TYPE_CHECKING:
     from engine.execution import Unit
@@ -132,7 +132,6 @@ def record_answer(
 
 # -- signed links ----------------------------------------------------------------------------------------------
 LINK_SALT = "jornada.survey-link"  # a token for a survey link is no good as any other signed value, and vice versa
-LANGUAGES = ("en", "pt_BR")
 
 # Called inside the answering transaction when a link's process asked: (link, message name, payload).
 Deliver = Callable[["SurveyLink", str, dict[str, Any]], object]

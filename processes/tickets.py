@@ -29,7 +29,10 @@ REPEAT_WINDOW = timedelta(days=30)
 
 class SupportTicket(Base):
     __tablename__ = "support_ticket"
-    __table_args__ = (Index("ix_support_ticket_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_support_ticket_customer_created", "customer_id", "created_at"),
+        Index("ix_support_ticket_resolved", "resolved_at"),  # first-contact resolution of a period
+    )
 
     instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"))

@@ -17,7 +17,7 @@ from engine.errors import EngineError
 from engine.keys import secret_key
 from engine.runtime import Runtime
 from web.extensions import babel, csrf, login_manager
-from web.i18n import LANGUAGES, select_locale
+from web.i18n import LANGUAGES, ROLE_LABELS, select_locale
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -99,7 +99,9 @@ def _register_hooks(app: Flask) -> None:
             return users.principal_for_token(conn, header[len("Bearer ") :].strip())
 
     # the nav shows the screens the permissions open
-    app.jinja_env.globals.update(languages=LANGUAGES, permissions=permissions, view_functions=app.view_functions)
+    app.jinja_env.globals.update(
+        languages=LANGUAGES, role_labels=ROLE_LABELS, permissions=permissions, view_functions=app.view_functions
+    )
     from web.model_text import translate as model_text  # process, task, field and option names of the models
 
     app.jinja_env.filters.update(format_date=format_date, format_decimal=format_decimal, model_text=model_text)

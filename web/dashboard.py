@@ -28,6 +28,10 @@ from web.permissions import KPIS, requires
 bp = Blueprint("cs", __name__)
 
 AT_RISK_ROWS = 10
+# Dates outside these years are typos (and would overflow the figures' "a year earlier"); a longer period would
+# mean hundreds of monthly points, each a few queries.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+MAX_YEARS = 10
 HEALTH_BUCKETS = 10  # the histogram's bars: 0-9, 10-19, ... 90-100
 
 
@@ -68,10 +72,20 @@ def _day(values: dict[str, str], name: str, label: str, errors: dict[str, str]) 
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors[name] = _("%(field)s: “%(value)s” is not a date (YYYY-MM-DD).", field=label, value=text)
         return None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        errors[name] = _(
+            "%(field)s: %(value)s is outside the years %(first)s–%(last)s.",
+            field=label,
+            value=text,
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+        )
+        return None
+    return day
 
 
 def parse_filters(args: Mapping[str, str], today: date, owners: list[str]) -> Filters:
@@ -80,8 +94,12 @@ def parse_filters(args: Mapping[str, str], today: date, owners: list[str]) -> Fi
     errors: dict[str, str] = {}
     first = _day(values, "from", _("From"), errors) or quarter_start(today)
     last = _day(values, "to", _("To"), errors) or today
-    if last < first:
+    if "from" in errors or "to" in errors:
+        pass  # a date that is not one says so; comparing it would add a second, misleading message
+    elif last < first:
         errors["to"] = _("To: %(to)s is before From (%(from_)s).", to=last.isoformat(), from_=first.isoformat())
+    elif last.year * 12 + last.month - first.year * 12 - first.month >= 12 * MAX_YEARS:
+        errors["to"] = _("To: a period covers at most %(years)s years.", years=MAX_YEARS)
     if values["segment"] and values["segment"] not in SEGMENTS:
         errors["segment"] = _("Segment: “%(value)s” is not a segment.", value=values["segment"])
     if values["owner"] and values["owner"] not in owners:
@@ -127,7 +145,8 @@ def health_distribution(session: Session, filters: Filters) -> tuple[dict[str, i
 
 def at_risk(session: Session, filters: Filters) -> list[Customer]:
     query = _customers(select(Customer), filters).where(Customer.health_band.in_(("at_risk", "watch")))
-    query = query.order_by(Customer.health_score, Customer.id).limit(AT_RISK_ROWS)
+    # the lowest score first; a band without a score (set by hand) last, on every database
+    query = query.order_by(Customer.health_score.asc().nulls_last(), Customer.id).limit(AT_RISK_ROWS)
     return list(session.execute(query).scalars())
 
 
@@ -144,17 +163,46 @@ def shown(key: str, value: Any) -> str:
         return str(format_percent(value, "#,##0.0%"))
     if key in MONEY:
         return str(format_decimal(value, "#,##0"))
-    if key == "nps":
-        return str(format_decimal(value, "+#,##0.0;-#,##0.0"))
+    if key == "nps":  # a score on −100..100: the sign says which side of zero, zero has none
+        return str(format_decimal(value, "+#,##0.0;-#,##0.0" if value else "0.0"))
     return str(format_decimal(value, "#,##0.##"))
 
 
-def cards(figures: kpis.CsKpis) -> list[dict[str, str]]:
+ANSWERS = {"nps": "nps_answers", "csat": "csat_answers", "ces": "ces_answers"}
+
+
+def cards(figures: kpis.CsKpis) -> list[dict[str, Any]]:
+    """One card per figure of ``FORMULAS``; the survey scores also say how many answers they rest on."""
     values = figures.as_json()
     return [
-        {"key": key, "label": str(KPI_LABELS[key]), "value": shown(key, values.get(key)), "formula": str(formula)}
+        {
+            "key": key,
+            "label": str(KPI_LABELS[key]),
+            "value": shown(key, values.get(key)),
+            "formula": str(formula),
+            "answers": values.get(ANSWERS[key]) if key in ANSWERS else None,
+        }
         for key, formula in FORMULAS.items()
     ]
+
+
+def health_labels() -> list[str]:
+    """The histogram's buckets: 0–9, 10–19, …, 90–100 (a score of 100 joins the top bar)."""
+    return [f"{10 * i}–{10 * i + 9 if i < HEALTH_BUCKETS - 1 else 100}" for i in range(HEALTH_BUCKETS)]
+
+
+def empty_charts(series: list[dict[str, Any]], buckets: list[int]) -> dict[str, bool]:
+    """The charts with nothing to draw, which the page replaces by a sentence."""
+
+    def blank(key: str) -> bool:
+        return all(point[key] is None for point in series)
+
+    return {
+        "mrr": all(not point["mrr_end"] for point in series),
+        "nps": blank("nps"),
+        "churn": blank("logo_churn"),
+        "health": not any(buckets),
+    }
 
 
 def charts(series: list[dict[str, Any]], bands: dict[str, int], buckets: list[int]) -> dict[str, dict[str, Any]]:
@@ -162,7 +210,7 @@ def charts(series: list[dict[str, Any]], bands: dict[str, int], buckets: list[in
     mrr = line_chart(months, [point["mrr_end"] for point in series], _("MRR at month end"))
     nps_values = [point["nps"] for point in series]
     churn = [None if point["logo_churn"] is None else round(100 * point["logo_churn"], 1) for point in series]
-    health = bar_chart([f"{10 * i}–{10 * i + 9}" for i in range(HEALTH_BUCKETS)], buckets, _("customers"), precision=0)
+    health = bar_chart(health_labels(), buckets, _("customers"), precision=0)
     return {
         "mrr": mrr,
         "nps": bar_chart(months, nps_values, _("NPS")),
@@ -218,6 +266,7 @@ def index() -> ResponseReturnValue:
         **page,
         cards=cards(found["figures"]),
         charts=charts(found["series"], found["bands"], found["buckets"]),
+        empty=empty_charts(found["series"], found["buckets"]),
         bands=found["bands"],
         at_risk=risky,
         band_labels=BAND_LABELS,

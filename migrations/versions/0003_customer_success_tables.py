@@ -26,6 +26,14 @@ RESOLVE_CLOSED_TASK_ALERTS = (
 
 
 def upgrade() -> None:
+    op.create_table(
+        "health_pending",
+        sa.Column("customer_id", sa.String(length=64), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"]),
+        sa.PrimaryKeyConstraint("customer_id"),
+    )
 
     op.create_table(
         "cs_daily",
@@ -150,6 +158,7 @@ def upgrade() -> None:
     with op.batch_alter_table("support_ticket", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_support_ticket_created_at"), ["created_at"], unique=False)
         batch_op.create_index("ix_support_ticket_customer_created", ["customer_id", "created_at"], unique=False)
+        batch_op.create_index("ix_support_ticket_resolved", ["resolved_at"], unique=False)
 
     op.create_table(
         "survey_answer",
@@ -222,6 +231,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_customer_renewal_date"), ["renewal_date"], unique=False)
         batch_op.create_index("ix_customer_segment", ["segment"], unique=False)
         batch_op.create_index("ix_customer_health", ["health_score"], unique=False)
+        batch_op.create_index("ix_customer_segment_owner_mrr", ["segment", "csm_owner", "mrr"], unique=False)
 
     with op.batch_alter_table("mrr_movement", schema=None) as batch_op:
         batch_op.create_index("ix_mrr_movement_at", ["at"], unique=False)
@@ -243,6 +253,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("health_pending")
     op.drop_index("ix_alert_open", table_name="alert")
     with op.batch_alter_table("alert", schema=None) as batch_op:
         batch_op.drop_column("resolution")
@@ -256,6 +267,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_mrr_movement_at")
 
     with op.batch_alter_table("customer", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_segment_owner_mrr")
         batch_op.drop_index("ix_customer_health")
         batch_op.drop_index("ix_customer_segment")
         batch_op.drop_index(batch_op.f("ix_customer_renewal_date"))
@@ -283,6 +295,7 @@ def downgrade() -> None:
 
     op.drop_table("survey_answer")
     with op.batch_alter_table("support_ticket", schema=None) as batch_op:
+        batch_op.drop_index("ix_support_ticket_resolved")
         batch_op.drop_index("ix_support_ticket_customer_created")
         batch_op.drop_index(batch_op.f("ix_support_ticket_created_at"))
 

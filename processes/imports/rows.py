@@ -102,13 +102,6 @@ def iso_date(value: str) -> date | None:
         raise fail("not_a_date", value=value) from None
 
 
-def required_date(value: str) -> date:
-    found = iso_date(value)
-    if found is None:
-        raise fail("required")
-    return found
-
-
 def instant(value: str) -> datetime:
     """An ISO date (midnight UTC) or date and time (UTC when it carries no offset), as an aware UTC datetime."""
     if not value:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from engine import FrozenClock, Runtime, Store
 from engine.models import Alert, AuditEvent, Outbox
 from processes import build_registry
+from processes.customers import create_customer
 from tests.bpmn_builder import linear
 from tests.conftest import ROOT
 from tests.engine.test_timers_and_alerts import WAIT
@@ -32,6 +33,10 @@ def test_three_scheduler_processes_raise_each_alert_and_fire_each_timer_exactly_
     store.migrate()
     runtime = Runtime(store, build_registry(), clock=clock, config=config, sandbox=sandbox, send_after_commit=False)
     runtime.deploy({"l.bpmn": linear("lin", 1), "w.bpmn": WAIT}, actor="d")
+    with runtime.unit() as u:  # the domain's start guard wants the customers on file
+        for n in range(N):
+            for customer_id in (f"C-{n}", f"W-{n}"):
+                create_customer(u.session, customer_id, customer_id, now=u.now, accesses=())
     for n in range(N):
         runtime.start("lin", actor="a", customer_id=f"C-{n}")
         runtime.start("wait", actor="a", customer_id=f"W-{n}", data={"delay": "P1D"})

@@ -368,3 +368,32 @@ def test_the_recompute_command_backfills_named_or_all_customers(
     assert shown.startswith("C-2: 100.0 (healthy)") and "no product event yet" in shown
     with pytest.raises(SystemExit):
         parser.parse_args(["recompute"])  # --customer or --all is required
+
+
+def test_product_events_queue_their_customers_and_the_next_scheduler_pass_recomputes_each_once(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    from engine.scheduler import run_once
+    from processes import ingest
+
+    _customer(runtime)
+    _changed(runtime, "first score")
+    before = _history(runtime)
+    events = [ingest.Incoming(CID, "login", clock.now() - timedelta(days=n), {}) for n in range(1, 25)]
+    with runtime.unit() as u:
+        known = ingest.known_customers(u.session, {CID})
+        ingest.ingest(runtime, u, events[:12], known, actor="api")
+        ingest.ingest(runtime, u, events[12:], known, actor="api")
+    with runtime.store.session() as s:
+        assert s.execute(select(health.HealthPending.customer_id)).scalars().all() == [CID]
+    assert _history(runtime) == before  # the events themselves only queue the customer
+
+    clock.advance(minutes=1)
+    run_once(runtime)
+    assert len(_history(runtime)) == len(before) + 1
+    with runtime.store.session() as s:
+        assert s.execute(select(health.HealthPending)).first() is None
+        newest = s.execute(select(HealthSnapshot).order_by(HealthSnapshot.id.desc()).limit(1)).scalar_one()
+    # the 24 active days of the last 30 now count as the usage component (it had no data before)
+    assert newest.reason == "product events"
+    assert json.loads(newest.components)["usage"]["value"] == pytest.approx(80.0)

@@ -47,6 +47,8 @@ def test_a_movement_arriving_late_is_classified_from_the_value_before_it_and_lea
         late = record_mrr(u.session, customer, T0 + timedelta(days=30), 500.0)
         assert (late.kind, late.old_mrr) == ("contraction", 1000.0)
         assert customer.mrr == 2000.0  # the newest movement still decides
+    # the movement after the late one now starts from it
+    assert kinds(runtime, "C-1") == [("new", 0.0, 1000.0), ("contraction", 1000.0, 500.0), ("expansion", 500.0, 2000.0)]
 
 
 def test_moving_a_paying_customer_to_churned_records_the_churn_movement(runtime: Runtime) -> None:

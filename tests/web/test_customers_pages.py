@@ -143,6 +143,23 @@ def test_pages_of_fifty_keep_the_filters(client_for: Client, runtime: Runtime, p
     assert row_ids(second) == [f"C-{n:03d}" for n in range(50, 55)]
 
 
+def test_a_long_list_is_counted_only_so_far_past_the_page_and_says_so(
+    client_for: Client, book: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from processes import customer_query
+
+    monkeypatch.setattr(customer_query, "COUNT_AHEAD", 2)
+    page = client_for("lea").get("/customers/?view=all").get_data(as_text=True)
+    assert "More than 2 customers: narrow the filters to count them." in page
+    assert len(row_ids(page)) == 4  # the page itself is whole
+
+
+def test_a_page_number_past_any_list_is_refused_not_a_database_error(client_for: Client, book: None) -> None:
+    response = client_for("lea").get("/customers/?view=all&page=" + "9" * 30)
+    assert response.status_code in (200, 422)
+    assert "The page must be a whole number." in response.get_data(as_text=True)
+
+
 # -- the 360 page ----------------------------------------------------------------------------------------------
 @pytest.fixture
 def acme(runtime: Runtime, book: None, deployed: None, clock: FrozenClock) -> dict[str, str]:

@@ -4,6 +4,7 @@ OpenAPI document."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from engine import Runtime
+from engine.models import AuditEvent
 from processes.customers import create_customer
 from processes.events import PlaybookRun, ProductEvent
 from tests.web.test_api import PREFIX, Api
@@ -71,6 +73,11 @@ def test_a_batch_of_100_is_stored_in_one_go(api: Any, runtime: Runtime) -> None:
     body = api("root").post("/events", batch(100), 201)
     assert body == {"stored": 100, "delivered": [], "playbooks_started": []}
     assert stored(runtime) == 100
+    with runtime.store.session() as s:  # the batch is audited once, in its transaction
+        [(actor, payload)] = s.execute(
+            select(AuditEvent.actor, AuditEvent.payload).where(AuditEvent.action == "events_received")
+        ).all()
+    assert actor == "root" and json.loads(payload)["count"] == 100
 
 
 def test_one_bad_event_in_a_batch_stores_nothing_and_names_its_index_and_field(api: Any, runtime: Runtime) -> None:

@@ -58,6 +58,9 @@ def _kind(value: Any) -> str:
     return "null" if value is None else names.get(type(value), "an object")
 
 
+FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
+
+
 class Reader:
     """Reads named values from a JSON object or the query string, collecting one error per wrong field."""
 
@@ -108,6 +111,37 @@ class Reader:
             self.errors[name] = f"must be between {low} and {high}"
             return default
         return number
+
+    def whole(self, name: str, *, required: bool = False) -> int | None:
+        """A JSON whole number (not a string, not a boolean)."""
+        value = self.values.get(name)
+        if value is None:
+            if required:
+                self.errors[name] = "is required"
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors[name] = "must be a whole number"
+            return None
+        return value
+
+    def flag(self, name: str) -> bool:
+        """true/false (also 1/0, yes/no; blank or absent is false), as a query string gives it."""
+        value = str(self.values.get(name, "")).lower()
+        if value not in FLAGS:
+            self.errors[name] = "must be true or false"
+            return False
+        return FLAGS[value]
+
+    def day(self, name: str, *, required: bool = False) -> date | None:
+        """A date, YYYY-MM-DD."""
+        value = self.text(name, required=required, max_length=10)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.errors[name] = "must be a date (YYYY-MM-DD)"
+            return None
 
     def moment(self, name: str, *, end_of_day: bool = False) -> datetime | None:
         """An ISO 8601 date or date-time (UTC when no offset is given). A bare date is its first instant, or with

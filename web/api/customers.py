@@ -4,18 +4,20 @@ a wrong field is a 422 naming it, an unknown customer a 404."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from engine.errors import NotFound
 from engine.models import HumanTask
+from engine.runtime import Unit
 from processes import accounts
+from processes.customer_profile import health_components
 from processes.customer_query import OPEN_TASK, SORTS, ListFilters, customers_page
-from processes.customers import BANDS, SEGMENTS, STAGES, Contact, Customer, CustomerError, account
+from processes.customers import BANDS, SEGMENTS, STAGES, Customer, CustomerError, account
 from processes.health import HealthSnapshot
 from web.api.base import InvalidInput, Reader, bp, iso, json_body
 from web.context import audited_unit, me, read_session, runtime
@@ -24,7 +26,6 @@ from web.permissions import requires
 READ = ("staff", "lead", "admin", "auditor")
 WRITE = ("staff", "lead", "admin")
 LIST_PARAMS = ("owner", "segment", "stage", "band", "q", "at_risk", "archived", "sort", "dir", "limit", "offset")
-FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:
@@ -39,26 +40,14 @@ def customer_json(customer: Customer) -> dict[str, Any]:
     }
 
 
-def contact_json(contact: Contact) -> dict[str, Any]:
-    return {
-        "id": contact.id,
-        "name": contact.name,
-        "email": contact.email,
-        "role": contact.role,
-        "language": contact.language,
-    }
-
-
-def _flag(reader: Reader, name: str) -> bool:
-    value = str(reader.values.get(name, "")).lower()
-    if value not in FLAGS:
-        reader.errors[name] = "must be true or false"
-        return False
-    return FLAGS[value]
-
-
-def _invalid(exc: CustomerError) -> InvalidInput:
-    return InvalidInput(exc.fields)
+@contextmanager
+def _change() -> Iterator[Unit]:
+    """One audited transaction for a change; a refused field is a 422 naming it (an unknown id, a 404)."""
+    try:
+        with audited_unit() as u:
+            yield u
+    except CustomerError as exc:
+        raise InvalidInput(exc.fields) from None
 
 
 @bp.get("/customers")
@@ -71,8 +60,8 @@ def list_customers() -> ResponseReturnValue:
         stage=query.choice("stage", ("", *STAGES), "") or None,
         band=query.choice("band", ("", *BANDS, "none"), "") or None,
         q=query.text("q", max_length=100),
-        at_risk=_flag(query, "at_risk"),
-        archived=_flag(query, "archived"),
+        at_risk=query.flag("at_risk"),
+        archived=query.flag("archived"),
         sort=query.choice("sort", SORTS, "health"),
         descending=query.choice("dir", ("asc", "desc"), "asc") == "desc",
         limit=query.integer("limit", default=50, low=1, high=500),
@@ -96,9 +85,7 @@ def list_customers() -> ResponseReturnValue:
 
 def _detail(customer_id: str) -> dict[str, Any]:
     with read_session() as session:
-        customer = session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound(f"customer {customer_id!r} does not exist")
+        customer = accounts.find(session, customer_id)
         snapshot = session.execute(
             select(HealthSnapshot)
             .where(HealthSnapshot.customer_id == customer_id)
@@ -108,18 +95,13 @@ def _detail(customer_id: str) -> dict[str, Any]:
         open_tasks = session.execute(
             select(func.count()).where(HumanTask.customer_id == customer_id, HumanTask.state.in_(OPEN_TASK))
         ).scalar_one()
-        components: list[dict[str, Any]] = []
-        if snapshot is not None:
-            try:
-                parsed = json.loads(snapshot.components)
-            except ValueError:
-                parsed = {}
-            for name, item in (parsed if isinstance(parsed, dict) else {}).items():
-                item = item if isinstance(item, dict) else {"value": item}
-                components.append({"name": name, "value": item.get("value"), "weight": item.get("weight")})
+        components = [
+            {"name": c.name, "value": c.value, "weight": c.weight}
+            for c in (health_components(snapshot.components) if snapshot is not None else [])
+        ]
         return {
             **customer_json(customer),
-            "contacts": [contact_json(c) for c in accounts.contacts(session, customer_id)],
+            "contacts": [accounts.contact_record(c) for c in accounts.contacts(session, customer_id)],
             "health": {
                 "score": customer.health_score,
                 "band": customer.health_band,
@@ -140,11 +122,8 @@ def get_customer(customer_id: str) -> ResponseReturnValue:
 @requires(*WRITE)
 def create_customer() -> ResponseReturnValue:
     body = json_body()
-    try:
-        with audited_unit() as u:
-            customer_id = accounts.create(u.session, body, now=u.now, actor=me().username).id
-    except CustomerError as exc:
-        raise _invalid(exc) from None
+    with _change() as u:
+        customer_id = accounts.create(u.session, body, now=u.now, actor=me().username).id
     location = url_for("api.get_customer", customer_id=customer_id)
     return jsonify(_detail(customer_id)), 201, {"Location": location}
 
@@ -153,24 +132,14 @@ def create_customer() -> ResponseReturnValue:
 @requires(*WRITE)
 def update_customer(customer_id: str) -> ResponseReturnValue:
     body = json_body()
-    try:
-        with audited_unit() as u:
-            accounts.update(u.session, customer_id, body, now=u.now, actor=me().username)
-    except accounts.CustomerNotFound as exc:
-        raise NotFound(str(exc)) from None
-    except CustomerError as exc:
-        raise _invalid(exc) from None
+    with _change() as u:
+        accounts.update(u.session, customer_id, body, now=u.now, actor=me().username)
     return jsonify(_detail(customer_id))
 
 
 def _archive(customer_id: str, archived: bool) -> ResponseReturnValue:
-    try:
-        with audited_unit() as u:
-            accounts.archive(u.session, customer_id, now=u.now, actor=me().username, archived=archived)
-    except accounts.CustomerNotFound as exc:
-        raise NotFound(str(exc)) from None
-    except CustomerError as exc:
-        raise _invalid(exc) from None
+    with _change() as u:
+        accounts.archive(u.session, customer_id, now=u.now, actor=me().username, archived=archived)
     return jsonify(_detail(customer_id))
 
 
@@ -190,25 +159,15 @@ def unarchive_customer(customer_id: str) -> ResponseReturnValue:
 @requires(*WRITE)
 def add_contact(customer_id: str) -> ResponseReturnValue:
     body = json_body()
-    try:
-        with audited_unit() as u:
-            contact = accounts.add_contact(u.session, customer_id, body, now=u.now, actor=me().username)
-            shaped = contact_json(contact)
-    except accounts.CustomerNotFound as exc:
-        raise NotFound(str(exc)) from None
-    except CustomerError as exc:
-        raise _invalid(exc) from None
+    with _change() as u:
+        contact = accounts.add_contact(u.session, customer_id, body, now=u.now, actor=me().username)
+        shaped = accounts.contact_record(contact)
     return jsonify(shaped), 201
 
 
 @bp.delete("/customers/<customer_id>/contacts/<int:contact_id>")
 @requires(*WRITE)
 def remove_contact(customer_id: str, contact_id: int) -> ResponseReturnValue:
-    try:
-        with audited_unit() as u:
-            accounts.remove_contact(u.session, customer_id, contact_id, now=u.now, actor=me().username)
-    except accounts.CustomerNotFound as exc:
-        raise NotFound(str(exc)) from None
-    except CustomerError as exc:
-        raise _invalid(exc) from None
+    with _change() as u:
+        accounts.remove_contact(u.session, customer_id, contact_id, now=u.now, actor=me().username)
     return jsonify({"id": contact_id, "removed": True})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -16,22 +14,11 @@ from web.permissions import KPIS, requires
 PARAMETERS = ("from", "to", "segment", "owner")
 
 
-def _day(args: Reader, name: str) -> date | None:
-    value = args.text(name, required=True, max_length=10)
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        args.errors[name] = "must be a date (YYYY-MM-DD)"
-        return None
-
-
 @bp.get("/kpis/cs")
 @requires(*KPIS)
 def cs_kpis_report() -> ResponseReturnValue:
     args = Reader(request.args, PARAMETERS)
-    first, last = _day(args, "from"), _day(args, "to")
+    first, last = args.day("from", required=True), args.day("to", required=True)
     segment = args.text("segment", max_length=30)
     if segment is not None and segment not in SEGMENTS:
         args.errors["segment"] = f"must be one of {', '.join(SEGMENTS)}"

@@ -147,99 +147,6 @@ SCHEMAS: JsonDict = {
     "MessageResult": _object(
         {"delivered": {"type": "array", "items": STRING, "description": "ids of the instances that received it"}}
     ),
-    "ProductEvent": _object(
-        {
-            "customer_id": {"type": "string", "description": "an existing customer's id"},
-            "name": {"type": "string", "description": "the event (and BPMN message) name: letters, digits, _ . : -"},
-            "at": {"type": "string", "format": "date-time", "description": "when it happened (default: now)"},
-            "properties": {**OBJECT, "description": "anything the product wants to say about it"},
-        },
-        ("customer_id", "name"),
-    ),
-    "EventsRequest": {
-        "oneOf": [
-            _ref("ProductEvent"),
-            _object({"events": {"type": "array", "items": _ref("ProductEvent"), "minItems": 1, "maxItems": 1000}}),
-        ],
-        "description": "one event, or a batch stored all or nothing",
-    },
-    "EventsResult": _object(
-        {
-            "stored": INTEGER,
-            "delivered": {
-                "type": "array",
-                "items": _object({"index": INTEGER, "instances": {"type": "array", "items": STRING}}),
-                "description": "events (by index in the batch) that waiting instances received",
-            },
-            "playbooks_started": {"type": "array", "items": STRING, "description": "instances started by rules"},
-        }
-    ),
-    "SurveyRequest": _object(
-        {
-            "customer_id": STRING,
-            "kind": {"type": "string", "enum": ["nps", "csat", "ces"]},
-            "score": {
-                "type": "integer",
-                "description": "nps 0-10, csat 1-5, ces on the scale of config.toml [surveys] (0-5 by default)",
-            },
-            "at": {"type": "string", "format": "date-time", "description": "when it was answered (default: now)"},
-            "comment": STRING,
-            "contact_id": {"type": "integer", "description": "one of the customer's contacts"},
-            "instance_id": {"type": "string", "description": "the process instance that asked"},
-            "element_id": {"type": "string", "description": "the step of that process that asked"},
-        },
-        ("customer_id", "kind", "score"),
-    ),
-    "SurveyAnswer": _object(
-        {
-            "id": INTEGER,
-            "customer_id": STRING,
-            "contact_id": _nullable("integer"),
-            "kind": {"type": "string", "enum": ["nps", "csat", "ces"]},
-            "score": INTEGER,
-            "scale_min": INTEGER,
-            "scale_max": INTEGER,
-            "at": {"type": "string", "format": "date-time"},
-            "comment": STRING,
-            "source": {"type": "string", "description": "form, link, api, import or demo"},
-            "instance_id": _nullable("string"),
-            "element_id": _nullable("string"),
-        }
-    ),
-    "CsKpis": {
-        **_object(
-            {
-                **{name: {"type": "integer"} for name in ("customers_start", "customers_end")},
-                **{name: {"type": "number"} for name in ("mrr_start", "mrr_end")},
-                **{
-                    name: _nullable("number")
-                    for name in (
-                        "logo_churn",
-                        "retention",
-                        "grr",
-                        "nrr",
-                        "nps",
-                        "csat",
-                        "ces",
-                        "arpa",
-                        "ltv",
-                        "frt_median_hours",
-                        "fcr",
-                        "time_to_implement_median_days",
-                        "time_to_first_value_median_days",
-                        "active_days_per_account",
-                        "events_per_account",
-                        "tickets_per_account",
-                        "repeat_ticket_rate",
-                    )
-                },
-                **{name: {"type": "number"} for name in ("mrr_prev_month", "mrr_prev_quarter", "mrr_prev_year")},
-                **{name: {"type": "integer"} for name in ("nps_answers", "csat_answers", "ces_answers")},
-                "formulas": {**OBJECT, "additionalProperties": STRING, "description": "figure -> its formula"},
-            }
-        ),
-        "description": "Rates are fractions 0-1, NPS is -100..100, null where undefined (nothing to divide by).",
-    },
     "AuditEvent": _object(
         {
             "seq": INTEGER,
@@ -330,24 +237,12 @@ def _task_action(operation_id: str, summary: str, body: str | None = None) -> Js
     }
 
 
-def _events_operation() -> JsonDict:
-    operation = _operation(
-        "ingest_events",
-        "Store product usage events (one or up to 1000), deliver them and apply the playbook rules",
-        (201, "EventsResult", "Stored"),
-        (400, 409, 422),
-        roles="staff, lead, admin",
-    )
-    operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref("EventsRequest")}}}
-    return operation
-
-
 @cache
 def document() -> JsonDict:
-    from web.api import customers_doc, imports_doc  # the customer and import routes describe themselves
+    from web.api import cs_doc, customers_doc, imports_doc  # the CS, customer and import routes describe themselves
 
-    SCHEMAS.update(customers_doc.SCHEMAS)
-    SCHEMAS.update(imports_doc.SCHEMAS)
+    for described in (cs_doc, customers_doc, imports_doc):
+        SCHEMAS.update(described.SCHEMAS)
     limit = {"type": "integer", "minimum": 1}
     return {
         "openapi": "3.1.0",
@@ -436,17 +331,6 @@ def document() -> JsonDict:
                     body="MessageRequest",
                 )
             },
-            "/events": {"post": _events_operation()},
-            "/surveys": {
-                "post": _operation(
-                    "record_survey",
-                    "Record an NPS, CSAT or CES answer",
-                    (201, "SurveyAnswer", "Stored with its scale"),
-                    (400, 422),
-                    roles="staff, lead, admin",
-                    body="SurveyRequest",
-                )
-            },
             "/audit": {
                 "get": _operation(
                     "list_events",
@@ -467,31 +351,7 @@ def document() -> JsonDict:
                     ],
                 )
             },
-            "/kpis/cs": {
-                "get": _operation(
-                    "cs_kpis_report",
-                    "The CS KPIs of a period (NPS, CSAT, CES, churn, retention, GRR, NRR, MRR, ARPA, LTV, FRT, FCR...)",
-                    (200, "CsKpis", "The figures and the formula of each"),
-                    (422,),
-                    roles="lead, admin, auditor",
-                    parameters=[
-                        _query(
-                            "from",
-                            "first day of the period (YYYY-MM-DD, UTC), required",
-                            {"type": "string", "format": "date"},
-                        ),
-                        _query(
-                            "to", "last day of the period, inclusive, required", {"type": "string", "format": "date"}
-                        ),
-                        _query(
-                            "segment",
-                            "only customers of this segment",
-                            {"type": "string", "enum": ["smb", "mid_market", "enterprise"]},
-                        ),
-                        _query("owner", "only customers of this CSM owner"),
-                    ],
-                )
-            },
+            **cs_doc.paths(),
             **customers_doc.paths(),
             **imports_doc.paths(),
             "/openapi.json": {

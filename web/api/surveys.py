@@ -17,18 +17,6 @@ from web.permissions import WORK_TASKS, requires
 FIELDS = ("customer_id", "kind", "score", "at", "comment", "contact_id", "instance_id", "element_id")
 
 
-def _whole(body: Reader, name: str, *, required: bool = False) -> int | None:
-    value = body.values.get(name)
-    if value is None:
-        if required:
-            body.errors[name] = "is required"
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        body.errors[name] = "must be a whole number"
-        return None
-    return value
-
-
 def shape(answer: surveys.SurveyAnswer) -> dict[str, Any]:
     return {
         "id": answer.id,
@@ -54,10 +42,10 @@ def record_survey() -> ResponseReturnValue:
     kind = body.text("kind", required=True, max_length=10)
     if kind is not None and kind not in surveys.KINDS:
         body.errors["kind"] = f"must be one of {', '.join(surveys.KINDS)}"
-    score = _whole(body, "score", required=True)
+    score = body.whole("score", required=True)
     at = body.moment("at")
     comment = body.text("comment", max_length=2000) or ""
-    contact_id = _whole(body, "contact_id")
+    contact_id = body.whole("contact_id")
     instance_id = body.text("instance_id", max_length=36)
     element_id = body.text("element_id", max_length=200)
     body.done()

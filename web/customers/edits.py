@@ -9,7 +9,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.errors import NotFound
 from processes import accounts
 from processes.customers import CONTACT_FIELDS, FIELDS, SEGMENTS, STAGES, Customer, CustomerError, account
 from web.context import audited_unit, me, read_session
@@ -46,10 +45,7 @@ def _render_form(customer: Customer | None, values: Mapping[str, str], errors: M
 
 def _customer(customer_id: str) -> Customer:
     with read_session() as session:
-        customer = session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(f"customer {customer_id!r} does not exist")
-    return customer
+        return accounts.find(session, customer_id)
 
 
 @bp.get("/new")
@@ -99,8 +95,6 @@ def _archive(customer_id: str, archived: bool) -> ResponseReturnValue:
     try:
         with audited_unit() as u:
             accounts.archive(u.session, customer_id, now=u.now, actor=me().username, archived=archived)
-    except accounts.CustomerNotFound as exc:
-        raise NotFound(str(exc)) from None
     except CustomerError as exc:
         flash(" ".join(_messages(exc).values()), "error")
         return redirect(url_for("customers.show", customer_id=customer_id))
@@ -128,8 +122,6 @@ def add_contact(customer_id: str) -> ResponseReturnValue:
     try:
         with audited_unit() as u:
             accounts.add_contact(u.session, customer_id, values, now=u.now, actor=me().username)
-    except accounts.CustomerNotFound as exc:
-        raise NotFound(str(exc)) from None
     except CustomerError as exc:
         return render_show(customer_id, contact_errors=_messages(exc), contact_form=values), 422
     flash(_("Contact added."), "success")
@@ -143,8 +135,6 @@ def edit_contact(customer_id: str, contact_id: int) -> ResponseReturnValue:
     try:
         with audited_unit() as u:
             accounts.edit_contact(u.session, customer_id, contact_id, values, now=u.now, actor=me().username)
-    except accounts.CustomerNotFound as exc:
-        raise NotFound(str(exc)) from None
     except CustomerError as exc:
         errors = {f"{contact_id}-{name}": text for name, text in _messages(exc).items()}
         return render_show(customer_id, contact_errors=errors, contact_form=values), 422
@@ -158,8 +148,6 @@ def remove_contact(customer_id: str, contact_id: int) -> ResponseReturnValue:
     try:
         with audited_unit() as u:
             accounts.remove_contact(u.session, customer_id, contact_id, now=u.now, actor=me().username)
-    except accounts.CustomerNotFound as exc:
-        raise NotFound(str(exc)) from None
     except CustomerError as exc:
         flash(" ".join(_messages(exc).values()), "error")
     else:

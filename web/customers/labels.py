@@ -1,5 +1,5 @@
-"""The words the customer screens show for stored codes (stages, segments, health bands, trends, languages,
-timeline actions), in the page's language."""
+"""The words the customer screens show for stored codes (trends, languages, timeline actions, fields, problems),
+in the page's language; stages, segments and health bands are web.cs_labels' (the dashboard shows the same)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-STAGES: dict[str, LazyString] = {
-    "prospect": _l("Prospect"),
-    "onboarding": _l("Onboarding"),
-    "active": _l("Active"),
-    "offboarding": _l("Offboarding"),
-    "churned": _l("Churned"),
-}
-SEGMENTS: dict[str, LazyString] = {"smb": _l("SMB"), "mid_market": _l("Mid-market"), "enterprise": _l("Enterprise")}
-BANDS: dict[str, LazyString] = {"healthy": _l("Healthy"), "watch": _l("Watch"), "at_risk": _l("At risk")}
+# the templates read these through this module too; one table each, shared with the dashboard
+from web.cs_labels import BAND_LABELS as BAND_LABELS
+from web.cs_labels import SEGMENT_LABELS as SEGMENT_LABELS
+from web.cs_labels import STAGE_LABELS as STAGE_LABELS
+
 BAND_BADGE = {"healthy": "badge-green", "watch": "badge-yellow", "at_risk": "badge-red"}
 TRENDS: dict[str, tuple[str, LazyString]] = {
     "up": ("↑", _l("Health went up over the last 30 days")),

@@ -12,15 +12,17 @@ from sqlalchemy import select
 
 from engine.errors import NotFound
 from engine.models import ProcessDefinition, ProcessInstance
+from processes import accounts
 from processes.accounts import JOURNEY, OPEN_INSTANCE
 from processes.customer_profile import profile
 from processes.customer_query import SORTS, ListFilters, customers_page, owners
-from processes.customers import BANDS, LANGUAGES, SEGMENTS, STAGES, Customer
+from processes.customers import BANDS, LANGUAGES, SEGMENTS, STAGES
 from web.context import me, read_session, runtime
 from web.customers import READ, WRITE, bp, display, labels
 from web.permissions import READ_INSTANCES, WORK_TASKS, requires
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
 VIEWS = ("mine", "all", "archived")
 
 
@@ -46,6 +48,9 @@ def _filters(args: Mapping[str, str]) -> tuple[str, ListFilters, dict[str, str]]
     try:
         page = max(1, int(args.get("page") or 1))
     except ValueError:
+        errors["page"] = _("The page must be a whole number.")
+        page = 1
+    if page > MAX_PAGE:  # an offset past what SQL integers hold would be a database error, not an empty page
         errors["page"] = _("The page must be a whole number.")
         page = 1
     owner = (args.get("owner") or "").strip() or None
@@ -156,8 +161,7 @@ def render_show(
 def journey_diagram(customer_id: str) -> ResponseReturnValue:
     """The BPMN XML of the definition the customer's journey instance runs (the 360 page draws it)."""
     with read_session() as session:
-        if session.get(Customer, customer_id) is None:
-            raise NotFound(f"customer {customer_id!r} does not exist")
+        accounts.find(session, customer_id)
         xml = session.execute(
             select(ProcessDefinition.bpmn_xml)
             .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
