@@ -596,7 +596,7 @@ def main() -> None:
     args.add_argument("--events-per-customer", type=int, default=100, help="product events per customer")
     args.add_argument("--answers-per-customer", type=int, default=10, help="survey answers per customer")
     args.add_argument("--runs", type=int, default=5, help="timed runs per figure (the median counts)")
-    args.add_argument("--rounds", type=int, default=3, help="alternating HTTP rounds (the best counts)")
+    args.add_argument("--rounds", type=int, default=5, help="alternating HTTP rounds (the best counts)")
     args.add_argument("--batches", type=int, default=20, help="event batches of 100 per client and round")
     args.add_argument("--instances", type=int, default=30, help="10-task instances per round")
     ns = args.parse_args()

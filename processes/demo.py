@@ -143,6 +143,24 @@ class Simulation:
             ingest.ingest(self.runtime, u, live, known, actor="events-api", source="demo")
         playbooks.start_pending(self.runtime)
 
+    def nps_answers(self, customers: list[str]) -> None:
+        """The quarterly relationship survey: a few customers answer NPS each day (detractors and promoters then
+        meet the playbook rules, as any answer does)."""
+        config = self.runtime.config
+        for customer_id in customers:
+            if self.rng.random() > 0.03:
+                continue
+            with self.runtime.unit() as u:
+                customer = u.session.get(Customer, customer_id)
+                if customer is None or customer.stage in ("churned", "prospect") or customer.purged_at is not None:
+                    continue
+                score = demo_book.nps_score(self.rng, self.engagement.get(customer_id, 0.6))
+                answer = surveys.record_answer(
+                    u.session, config, customer=customer, kind="nps", score=score, at=u.now, source="api"
+                )
+                surveys.answered(u.session, config, answer, u.now, actor="nps-survey")
+        playbooks.start_pending(self.runtime)
+
     def survey_answers(self) -> None:
         """Contacts answer about half of the survey links mailed to them (support tickets' CSAT and CES)."""
         now = self.clock.now()
@@ -286,6 +304,7 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
             if step % 6 == 0:
                 sim.occurrences(customers + book)
                 sim.survey_answers()
+                sim.nps_answers(customers + book)
             clock.advance(max(timedelta(0), start + timedelta(hours=4 * (step + 1)) - clock.now()))
             run_once(sim_runtime)  # timers, stuck-step alerts, outbox, the playbook rules and health passes
             bar.update(1)

@@ -127,6 +127,8 @@ def _mrr_history(session: Session, rng: random.Random, customer: Customer, profi
         if new != customer.mrr:
             record_mrr(session, customer, at, new)
         month += rng.randint(2, 5)
+    if profile.engagement < 0.12 and customer.mrr > 0:  # the least engaged leave in the last two months
+        record_mrr(session, customer, now - timedelta(days=rng.randint(5, 55)), 0.0)
     if customer.mrr == 0:
         customer.stage = "churned"
 
@@ -137,7 +139,7 @@ def _answers(
     """An NPS answer a quarter, CSAT and CES answers now and then; the score follows the engagement."""
     days = 30 * profile.months
     for back in range(rng.randint(5, 40), days, 90):
-        nps = min(10, max(0, round(profile.engagement * 11 + rng.gauss(0, 1.5))))
+        nps = nps_score(rng, profile.engagement)
         record_answer(
             session, config, customer=customer, kind="nps", score=nps, at=now - timedelta(days=back), source="demo"
         )
@@ -159,6 +161,11 @@ def _trouble(session: Session, rng: random.Random, customer: Customer, now: date
             due_at=now - timedelta(days=rng.randint(10, 45)),
         )
     )
+
+
+def nps_score(rng: random.Random, engagement: float) -> int:
+    """How likely an account of this engagement is to recommend us, 0-10 (the engaged are mostly promoters)."""
+    return min(10, max(0, round(3 + engagement * 8 + rng.gauss(0, 1.3))))
 
 
 def _usage(session: Session, rng: random.Random, customer: Customer, profile: Profile, now: datetime) -> None:

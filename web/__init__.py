@@ -81,7 +81,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
-    from web import permissions, users
+    from web import cs_labels, permissions, users
     from web.context import problems_json, runtime, status_of
 
     # flask-login calls one of these at most once per request and keeps the result.
@@ -100,7 +100,12 @@ def _register_hooks(app: Flask) -> None:
 
     # the nav shows the screens the permissions open
     app.jinja_env.globals.update(
-        languages=LANGUAGES, role_labels=ROLE_LABELS, permissions=permissions, view_functions=app.view_functions
+        languages=LANGUAGES,
+        role_labels=ROLE_LABELS,
+        stage_labels=cs_labels.STAGE_LABELS,
+        band_labels=cs_labels.BAND_LABELS,
+        permissions=permissions,
+        view_functions=app.view_functions,
     )
     from web.model_text import translate as model_text  # process, task, field and option names of the models
 

@@ -50,8 +50,9 @@ def test_the_page_shows_instructions_customer_context_form_and_diagram(
     # the documentation rendered against the task data
     assert "Check the countersigned contract for customer C-1 and record its reference" in html
     # customer context and the instance behind the task
-    for fact in ("Acme Corp", "standard", "1,200.00", "sam", "prospect", "Sign-up", "2026-01-05 09:00 UTC"):
+    for fact in ("Acme Corp", "standard", "1,200.00", "sam", "Prospect", "Sign-up", "2026-01-05 09:00 UTC"):
         assert fact in html
+    assert '<a href="/customers/C-1">Acme Corp</a>' in html  # the customer's 360 page is one click away
     # the form: labels, HTML input types, required marks, constraints
     assert '<label for="field-contract_reference">Contract reference <span class="req"' in html
     assert re.search(r'<input type="text" id="field-contract_reference" name="contract_reference" required', html)
