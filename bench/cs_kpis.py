@@ -28,7 +28,6 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -544,28 +543,7 @@ def http_rates(site: Site, rounds: int, batches: int, instances: int, now: datet
             return count * 100
 
         def in_parallel(work: Callable[[int], int]) -> float:
-            counts = [0] * len(pool)
-            errors: list[BaseException] = []
-            gate = threading.Barrier(len(pool) + 1)
-
-            def run(i: int) -> None:
-                gate.wait()
-                try:
-                    counts[i] = work(i)
-                except BaseException as exc:  # reported after the round
-                    errors.append(exc)
-
-            threads = [threading.Thread(target=run, args=(i,)) for i in range(len(pool))]
-            for thread in threads:
-                thread.start()
-            gate.wait()
-            began = time.perf_counter()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - began
-            if errors:
-                raise errors[0]
-            return sum(counts) / elapsed
+            return ht.in_parallel(len(pool), work)[0]
 
         for round_no in range(rounds):
             events_rates.append(in_parallel(lambda i: post_events(pool[i], batches)))

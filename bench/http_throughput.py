@@ -228,32 +228,41 @@ class HttpDriver:
             i = n % len(self.pool)
             body = {"process_id": PROCESS, "customer_id": f"H-{n % CUSTOMERS}"}
             shares[i].append(self.pool[i].post("/api/v1/instances", body, 201)["id"])
-        counts = [0] * len(self.pool)
-        errors: list[BaseException] = []
-        gate = threading.Barrier(len(self.pool) + 1)
 
-        def work(i: int) -> None:
-            gate.wait()
-            try:
-                counts[i] = work_through(
-                    self.db_path,
-                    shares[i],
-                    lambda task_id: self.pool[i].post(f"/api/v1/tasks/{task_id}/complete", DATA),
-                )
-            except BaseException as exc:  # reported after the run
-                errors.append(exc)
+        def work(i: int) -> int:
+            client = self.pool[i]
+            return work_through(
+                self.db_path, shares[i], lambda task: client.post(f"/api/v1/tasks/{task}/complete", DATA)
+            )
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(self.pool))]
-        for thread in threads:
-            thread.start()
+        return in_parallel(len(self.pool), work)
+
+
+def in_parallel(clients: int, work: Callable[[int], int]) -> tuple[float, int]:
+    """Run ``work(i)`` for each client in its own thread, all released at once; returns (items per second, items),
+    timed from the release to the last thread's end. A client's failure is raised after the round."""
+    counts = [0] * clients
+    errors: list[BaseException] = []
+    gate = threading.Barrier(clients + 1)
+
+    def run(i: int) -> None:
         gate.wait()
-        began = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - began
-        if errors:
-            raise errors[0]
-        return sum(counts) / elapsed, sum(counts)
+        try:
+            counts[i] = work(i)
+        except BaseException as exc:  # reported after the round
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    gate.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return sum(counts) / elapsed, sum(counts)
 
 
 def check(db_path: Path, expected: int, through_http: int) -> None:

@@ -190,13 +190,20 @@ def recompute_many(
     actor: str = ACTOR,
 ) -> list[HealthSnapshot]:
     """Recompute the customers' health inside the caller's transaction; returns the snapshots stored (one per
-    customer whose score or band changed, or that had none). Purged and unknown customers are skipped."""
+    customer whose score or band changed, or that had none). Purged and unknown customers are skipped; a churned
+    customer has no health any more: its score and band are cleared (audited), and it leaves the at-risk lists."""
     s = settings(config)
     ids = sorted(set(customer_ids))
-    customers: list[Customer] = []
+    found: list[Customer] = []
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        customers += session.scalars(select(Customer).where(Customer.id.in_(chunk), Customer.purged_at.is_(None)))
+        found += session.scalars(select(Customer).where(Customer.id.in_(chunk), Customer.purged_at.is_(None)))
+    customers = [c for c in found if c.stage != "churned"]
+    for gone in (c for c in found if c.stage == "churned" and c.health_band is not None):
+        before = {"score": gone.health_score, "band": gone.health_band}
+        gone.health_score, gone.health_band, gone.health_updated_at = None, None, now
+        payload = {"before": before, "after": {"score": None, "band": None}, "reason": "customer churned"}
+        audit.append(session, at=now, actor=actor, action="health_changed", customer_id=gone.id, payload=payload)
     healths = compute_many(session, [c.id for c in customers], now, config)
     snapshots = []
     for customer in customers:

@@ -397,3 +397,24 @@ def test_product_events_queue_their_customers_and_the_next_scheduler_pass_recomp
     # the 24 active days of the last 30 now count as the usage component (it had no data before)
     assert newest.reason == "product events"
     assert json.loads(newest.components)["usage"]["value"] == pytest.approx(80.0)
+
+
+def test_a_churned_customer_has_no_health_score_any_more(runtime: Runtime) -> None:
+    _customer(runtime)
+    _changed(runtime, "first score")
+    with runtime.unit() as u:
+        customer = u.session.get(Customer, CID)
+        assert customer is not None and customer.health_band is not None
+        record_mrr(u.session, customer, u.now, 0.0)
+        customer.stage = "churned"
+    _changed(runtime, "churned")
+    with runtime.store.session() as s:
+        customer = s.get(Customer, CID)
+        assert customer is not None and (customer.health_score, customer.health_band) == (None, None)
+        cleared = s.execute(
+            select(AuditEvent.payload)
+            .where(AuditEvent.action == "health_changed")
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).scalar_one()
+    assert json.loads(cleared)["after"] == {"score": None, "band": None}
