@@ -48,8 +48,8 @@ class Row:
 
 
 # The list counts its matches only this far past the page shown: an exact count of 100,000 customers costs more
-# than the page itself, and "more than 10,000" is all a person needs to know to narrow the filters.
-COUNT_AHEAD = 10_000
+# than the page itself, and "more than 1,000" is all a person needs to know to narrow the filters.
+COUNT_AHEAD = 1_000
 
 
 @dataclass
