@@ -229,7 +229,8 @@ class Execution:
         observers = self.unit.observers
         if observers is not None and observers.registry.listeners(action):
             happened = Happened(
-                session=self.session,
+                conn=self.conn,
+                open_session=lambda: self.session,
                 now=self.now,
                 actor=self.actor,
                 action=action,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 _PLACEHOLDER = re.compile(r"^\$\{(\w+)\}$")
@@ -70,9 +71,12 @@ Handler = Callable[[HandlerContext], Mapping[str, Any] | None]
 
 @dataclass(frozen=True)
 class Happened:
-    """An audited action of an instance, as a listener sees it, inside the operation's transaction."""
+    """An audited action of an instance, as a listener sees it, inside the operation's transaction. ``conn`` is the
+    transaction's connection; ``session`` an ORM session joined to it, made on first use (most completions need
+    none, and making one costs more than the statements a listener usually runs)."""
 
-    session: Session
+    conn: Connection
+    open_session: Callable[[], Session] = field(repr=False)
     now: datetime
     actor: str
     action: str
@@ -82,6 +86,10 @@ class Happened:
     task_id: str | None
     payload: Mapping[str, Any]
     config: Mapping[str, Any]
+
+    @property
+    def session(self) -> Session:
+        return self.open_session()
 
 
 # A listener runs inside the operation's transaction, after the audit event of its action: what it writes commits

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, delete, or_, select
+from sqlalchemy import Float, ForeignKey, Index, String, Text, bindparam, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -282,11 +282,17 @@ def health_changed_many(
 
 
 # -- the triggers: engine listeners and the scheduler's pass ------------------------------------------------------
+COMPLETED_TASK = select(HumanTask.process_id, HumanTask.element_id, HumanTask.stuck_at).where(
+    HumanTask.id == bindparam("b_id")
+)  # built once: it runs on every completion
+
+
 def on_task_completed(happened: Happened) -> None:
     """A ticket or payment step done, or a stuck step unstuck, changes the customer's inputs."""
     if not happened.customer_id:
         return
-    task = happened.session.get(HumanTask, happened.payload.get("task"))
+    # one indexed read on the connection: most completions change no input, and need no ORM session
+    task = happened.conn.execute(COMPLETED_TASK, {"b_id": happened.payload.get("task")}).first()
     if task is None:
         return
     was_stuck = task.stuck_at is not None and task.stuck_at <= happened.now
