@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "database_url": "sqlite:///var/jornada.db",
     "data_dir": "var",
     "sandbox": {"budget_seconds": 1.0, "memory_mb": 512},
+    "engine": {"max_steps_per_operation": 1000},
     "scheduler": {"timer_interval_seconds": 10, "sweep_interval_seconds": 60, "run_in_web": False},
     "mail": {
         "transport": "log",
@@ -41,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
         "at_risk_playbook": "recovery",
     },
     "playbooks": {"cooldown_days": 30, "rules": []},
+    # Signed checkpoints of the audit trail's head, kept outside the database (engine/anchors.py).
+    "audit": {"anchor_key": "", "anchor_key_file": "", "anchor_file": "", "anchor_interval_seconds": 3600},
     "web": {
         "host": "127.0.0.1",
         "port": 8000,
@@ -54,8 +57,10 @@ DEFAULTS: dict[str, Any] = {
 
 ENV_PREFIX = "JORNADA_"
 # Variables of the same prefix that are not configuration keys: the config file path, and the test suite's and
-# scripts/postgres.sh's own settings.
+# scripts/postgres.sh's own settings (by prefix) ...
 NOT_CONFIG = ("JORNADA_CONFIG", "JORNADA_TEST_", "JORNADA_PG_")
+# ... and the commands' own inputs (exact names), documented in the README next to their command.
+COMMAND_INPUTS = frozenset({"JORNADA_NEW_PASSWORD"})  # `jornada users add`: the new user's password
 
 
 class ConfigError(ValueError):
@@ -104,7 +109,7 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """JORNADA_SANDBOX_BUDGET_SECONDS -> {"sandbox": {"budget_seconds": ...}}."""
     found: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name.startswith(NOT_CONFIG):
+        if not name.startswith(ENV_PREFIX) or name.startswith(NOT_CONFIG) or name in COMMAND_INPUTS:
             continue
         key = name[len(ENV_PREFIX) :].lower()
         if key in DEFAULTS and not isinstance(DEFAULTS[key], dict):

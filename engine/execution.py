@@ -15,7 +15,9 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, bindparam, select
@@ -36,6 +38,12 @@ OPEN_STATES = ("ready", "claimed")
 FINAL = ("completed", "cancelled")  # instance statuses after which nothing runs
 # The states a save looks at, read in one walk of the task tree: READY/STARTED (running), WAITING (timers), ERROR.
 ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+# engine steps (tasks the engine runs itself) one operation may take on one instance before it stops with an
+# incident: a loop that never ends must not hold a worker and the instance's row for ever. The runtime sets
+# ``Execution.max_steps`` from the config key [engine] max_steps_per_operation.
+DEFAULT_MAX_STEPS = 1000
+# internal data a failed task carries: how a retry runs it again (see ``mark_failed``)
+RETRY_KEY = "jornada_retry"
 
 # Statements of every operation's path, built once: building a Core statement costs more than running it.
 _INSTANCE, _HUMAN_TASK, _TIMER = core(ProcessInstance), core(HumanTask), core(Timer)
@@ -174,6 +182,8 @@ class Execution:
     # save that wrote them); otherwise it is read off the workflow
     projected: Projection | None = None
     saved: bool = False
+    max_steps: int = DEFAULT_MAX_STEPS
+    failed: bool = False  # this operation raised an incident: the save keeps the instance in ``incident``
 
     @property
     def session(self) -> Session:
@@ -202,17 +212,48 @@ class Execution:
     # -- running -------------------------------------------------------------------------------------------
     def advance(self) -> None:
         """Run engine steps until only humans, timers or messages can move the instance; record incidents."""
-        try:
+        steps = 0
+
+        def count(task: Task) -> None:
+            nonlocal steps
+            steps += 1
+            if steps > self.max_steps:
+                raise StepLimitExceeded(task, self.max_steps)
+
+        with self.guard():
             self.workflow.refresh_timers()
-            self.workflow.do_engine_steps()
+            self.workflow.do_engine_steps(will_complete_task=count)
             # do_engine_steps refreshes timers only at its end: one more round runs a timer it made READY
             if self.workflow.get_next_task(state=TaskState.READY, manual=False) is not None:
-                self.workflow.do_engine_steps()
+                self.workflow.do_engine_steps(will_complete_task=count)
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Run the block; any failure in it (scripts, expressions, handlers, data) becomes an incident."""
+        try:
+            yield
         except Exception as exc:  # scripts, expressions and handlers: any failure is an incident, not a crash
-            self.instance.status = "incident"
-            self.instance.incident = describe_failure(self.workflow, exc)
-            log.warning("instance %s incident: %s", self.instance.id, self.instance.incident)
-            self.record("incident_raised", {"message": self.instance.incident})
+            self.fail(exc)
+
+    def fail(self, exc: Exception) -> None:
+        """Put the instance in incident for ``exc``: the task that failed is left in ERROR (so it shows, and a
+        retry runs it again), the reason is recorded, and the save keeps the instance in ``incident``."""
+        failed = mark_failed(self.workflow, exc)
+        self.failed = True
+        self.instance.status = "incident"
+        self.instance.incident = describe_failure(self.workflow, exc)
+        log.warning("instance %s incident: %s", self.instance.id, self.instance.incident)
+        elements = sorted({task.task_spec.bpmn_id or task.task_spec.name for task in failed})
+        self.record("incident_raised", {"message": self.instance.incident, "elements": elements})
+
+    def reopen_failed(self, data: Mapping[str, Any]) -> list[Task]:
+        """Run the failed tasks again, ``data`` added to their data first (e.g. a variable a timer or a data
+        output needs); a new failure is an incident again. Returns the tasks reopened."""
+        failed = self.workflow.get_tasks(state=TaskState.ERROR)
+        with self.guard():
+            for task in failed:
+                reopen(task, data)
+        return failed
 
     def record(self, action: str, payload: dict[str, Any], task_id: str | None = None) -> None:
         audit.append(
@@ -254,14 +295,14 @@ class Execution:
             pass
         elif workflow.is_completed():
             instance.status = "completed"
-        elif error_tasks:
+        elif error_tasks or self.failed:
             instance.status = "incident"
             if not instance.incident:
-                instance.incident = f"task {error_tasks[0].task_spec.bpmn_id} is in error"
+                named = error_tasks[0].task_spec.bpmn_id if error_tasks else "of the instance"
+                instance.incident = f"task {named} is in error"
         else:
             instance.incident = None
-            running = any(task.state & (TaskState.READY | TaskState.STARTED) for task in active)
-            instance.status = "running" if running else "waiting"
+            instance.status = "running" if any(map(is_running, active)) else "waiting"
         if instance.status in FINAL and instance.ended_at is None:
             instance.ended_at = self.now
             if not was_final:
@@ -419,6 +460,79 @@ def waiting_messages(active: list[Task]) -> str:
     return f",{','.join(sorted(names))}," if names else ""
 
 
+class StepLimitExceeded(Exception):
+    """One operation ran more engine steps than allowed: a loop (or a recursion) that would never end."""
+
+    def __init__(self, task: Task, limit: int) -> None:
+        self.task = task
+        spec = task.task_spec
+        super().__init__(
+            f"the instance ran more than {limit} engine steps in one operation and was stopped before "
+            f"{spec.bpmn_id or spec.name} ({spec.bpmn_name or spec.__class__.__name__}): a loop or a recursion that "
+            "never waits for a person, a timer or a message; fix the model, then retry "
+            "(the limit is [engine] max_steps_per_operation)"
+        )
+
+
+def is_running(task: Task) -> bool:
+    """A task that is runnable now: READY, or STARTED and working (a sub-process task is STARTED while what it
+    runs waits, so it is not running by itself)."""
+    if task.state == TaskState.READY:
+        return True
+    return task.state == TaskState.STARTED and not isinstance(task.task_spec, SubWorkflowTask)
+
+
+def mark_failed(workflow: BpmnWorkflow, exc: Exception) -> list[Task]:
+    """The tasks in ERROR after ``exc``; when the library left none there, the one that failed is put there.
+
+    The library sets ERROR only when a task's own run fails. An expression evaluated while a task is *reached*
+    (a timer's duration, date or cycle) or a hook run after it completed (a data output) fails with the task
+    FUTURE, WAITING or COMPLETED: nothing would show the failure and nothing could retry it. The task is named by
+    the exception, else it is a task the failure stranded (not yet reached, although its parent completed).
+    ``RETRY_KEY`` records how to run it again: reach it again, run it again, or complete it again."""
+    failed: list[Task] = workflow.get_tasks(state=TaskState.ERROR)
+    if failed:
+        return failed
+    named = getattr(exc, "task", None)
+    if isinstance(named, Task) and named.workflow.top_workflow is workflow:
+        culprits = [named]
+    else:
+        culprits = [
+            task
+            for task in workflow.get_tasks(state=TaskState.FUTURE)
+            if task.parent is not None and task.parent.state == TaskState.COMPLETED
+        ]
+    for task in culprits:
+        if task.has_state(TaskState.FUTURE | TaskState.PREDICTED_MASK | TaskState.WAITING):
+            how = "update"
+        elif task.state == TaskState.COMPLETED:
+            how = "complete"
+        else:
+            how = "run"
+        task.internal_data[RETRY_KEY] = how
+        workflow.top_workflow.event_manager.remove_task(task)  # a timer refresh must not take it out of ERROR
+        task._set_state(TaskState.ERROR)
+    return culprits
+
+
+def reopen(task: Task, data: Mapping[str, Any]) -> None:
+    """Run a failed task again the way it failed (``mark_failed``), with ``data`` added to its data."""
+    how = task.internal_data.pop(RETRY_KEY, "run")
+    task.data.update(data)
+    if how == "update":
+        # reached again: its data is inherited from its parent (so the values go there too), and a timer's value
+        # is evaluated again
+        if task.parent is not None:
+            task.parent.data.update(data)
+        task.internal_data.pop("event_value", None)
+        task._set_state(TaskState.FUTURE)
+        task.task_spec._update(task)
+    elif how == "complete":
+        task.complete()
+    else:
+        task._set_state(TaskState.READY)
+
+
 def describe_failure(workflow: BpmnWorkflow, exc: Exception) -> str:
     """A one-paragraph reason: which element failed and why."""
     failed = workflow.get_tasks(state=TaskState.ERROR)
@@ -427,6 +541,12 @@ def describe_failure(workflow: BpmnWorkflow, exc: Exception) -> str:
         spec = failed[0].task_spec
         where = f"{spec.bpmn_id} ({spec.bpmn_name or spec.__class__.__name__}) in {failed[0].workflow.spec.name}: "
     message = str(exc).strip().rstrip(".").strip()
+    missing = getattr(getattr(exc, "data_output", None), "bpmn_id", None)
+    if isinstance(exc, WorkflowDataException) and missing:
+        message = (
+            f"the task must write data output {missing!r} when it completes, but its data has no {missing!r}: "
+            f"retry with {missing!r} supplied"
+        )
     line, error_line = getattr(exc, "line_number", None), getattr(exc, "error_line", None)
     if line and error_line and f"line {line}" not in message:
         message += f" (line {line}: {str(error_line).strip()})"

@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.specs.mixins import (
     ParallelGatewayMixin,
     StartEventMixin,
 )
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -202,9 +203,22 @@ def skip(workflow: BpmnWorkflow, element_id: str) -> list[tuple[Task, str]]:
         if task.state == TaskState.READY:
             task.run()  # a user or manual task: completes without form data
         else:
-            task.complete()  # a failed step: its children become ready as if it had succeeded
+            _complete_failed(task, element_id)  # a failed step: its children become ready as if it had succeeded
         skipped.append((task, before))
     return skipped
+
+
+def _complete_failed(task: Task, element_id: str) -> None:
+    """Complete a failed step; refused (the caller's transaction rolls back) when completing it fails too, as a
+    data output it must write and does not have."""
+    try:
+        task.complete()
+    except SpiffWorkflowException as exc:
+        reason = str(exc).split("\n", 1)[0].strip().rstrip(".")
+        raise InvalidState(
+            f"step {element_id!r} cannot be skipped: completing it fails too ({reason}); "
+            "retry it with the values it needs instead"
+        ) from exc
 
 
 # -- repeat --------------------------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ def catch(ex: Execution, name: str, payload: Any) -> bool:
         for definition in [outer, *getattr(outer, "event_definitions", [])]:
             if not (isinstance(definition, MessageEventDefinition) and definition.name == name):
                 continue
-            ex.workflow.catch(BpmnEvent(definition, {"payload": payload, "result_var": definition.result_var}))
             ex.record("message_received", {"message": name, "element": task.task_spec.bpmn_id, "payload": payload})
+            with ex.guard():  # taking the payload in may fail (a data output, what follows): an incident
+                ex.workflow.catch(BpmnEvent(definition, {"payload": payload, "result_var": definition.result_var}))
             return True
     return False
 

@@ -26,6 +26,7 @@ from engine.dialects import MessageEventDefinition
 from engine.dml import Prepared
 from engine.errors import (
     ConflictError,
+    FieldError,
     FormValidationError,
     InvalidState,
     MessageNotDelivered,
@@ -33,6 +34,7 @@ from engine.errors import (
     PermissionDenied,
 )
 from engine.execution import (
+    DEFAULT_MAX_STEPS,
     FINAL,
     OPEN_STATES,
     Execution,
@@ -90,6 +92,7 @@ class Runtime:
         self.live = LiveWorkflows()
         self.message_starts = messages.MessageStarts()
         self.observers = Observers(handlers, self.config)
+        self.max_steps = max_steps_per_operation(self.config)
 
     def close(self) -> None:
         if self._own_sandbox:
@@ -168,6 +171,7 @@ class Runtime:
         engine = JornadaScriptEngine(environment=SandboxedEnvironment(self.sandbox, clock=lambda: ex.now))
         engine.call_handler = lambda task, topic, props: self._call_handler(ex, task, topic, props)
         ex.workflow.script_engine = engine
+        ex.max_steps = self.max_steps
 
     def _load(self, u: Unit, instance_id: str, actor: str, version: int | None = None) -> Execution:
         """``version``: the instance row's version if the caller read it (then a kept copy of that version is
@@ -316,20 +320,26 @@ class Runtime:
             ex.record("instance_cancel_requested", {"reason": reason, "before": before})
             ex.save()
 
-    def retry(self, instance_id: str, *, actor: str, reason: str = "") -> str:
-        """Re-run the failed task(s) of an instance in incident; returns the new status."""
+    def retry(self, instance_id: str, *, actor: str, reason: str = "", data: Mapping[str, Any] | None = None) -> str:
+        """Run the failed task(s) of an instance in incident again, with ``data`` (e.g. a variable that was
+        missing) added to their data first; returns the new status."""
+        supplied = dict(data or {})
         with self.unit() as u:
             ex = self._load(u, instance_id, actor)
-            failed = ex.workflow.get_tasks(state=TaskState.ERROR)
-            if ex.instance.status != "incident" or not failed:
+            if ex.instance.status != "incident":
                 raise InvalidState(f"instance {instance_id} has no incident to retry (status {ex.instance.status})")
+            failed = ex.workflow.get_tasks(state=TaskState.ERROR)
             ex.record(
                 "incident_retried",
-                {"incident": ex.instance.incident, "tasks": [t.task_spec.bpmn_id for t in failed], "reason": reason},
+                {
+                    "incident": ex.instance.incident,
+                    "tasks": [t.task_spec.bpmn_id for t in failed],
+                    "reason": reason,
+                    "data": supplied,
+                },
             )
             ex.instance.incident = None
-            for task in failed:
-                task._set_state(TaskState.READY)
+            ex.reopen_failed(supplied)
             self._finish(ex)
             return ex.instance.status
 
@@ -430,9 +440,13 @@ class Runtime:
             clean, errors = forms.validate(task.task_spec, data or {})
             if errors:
                 raise FormValidationError(row.name, errors)
+            missing = missing_outputs(task, clean)
+            if missing:
+                raise FormValidationError(row.name, missing)
             before = {key: task.data.get(key) for key in clean}
             task.data.update(clean)
-            task.run()
+            with ex.guard():  # what completing runs (post scripts, data outputs, what comes next) may fail
+                task.run()
             done = {
                 "state": "completed",
                 "completed_at": u.now,
@@ -692,6 +706,28 @@ class Runtime:
         if task is None:
             return TaskView(row, [], {}, "")
         return TaskView(row, forms.fields_of(task.task_spec), dict(task.data), task.task_spec.documentation or "")
+
+
+def missing_outputs(task: Task, submitted: Mapping[str, Any]) -> list[FieldError]:
+    """The data outputs of a human task that neither ``submitted`` nor its data holds, and that the person
+    completing it can supply (a field of its form, or any value when it has no form). One the form cannot
+    supply is left to fail when the task completes: an incident a lead retries with the value."""
+    spec = task.task_spec
+    io = getattr(spec, "io_specification", None)
+    outputs = [*getattr(spec, "data_output_associations", []), *(io.data_outputs if io is not None else [])]
+    fields = {f.id for f in forms.fields_of(spec)}
+    return [
+        FieldError(name, f"is required: the task writes it to data output {name!r} when it completes")
+        for name in dict.fromkeys(output.bpmn_id for output in outputs)
+        if name not in submitted and name not in task.data and (not fields or name in fields)
+    ]
+
+
+def max_steps_per_operation(config: Mapping[str, Any]) -> int:
+    """[engine] max_steps_per_operation: engine steps one operation may run on one instance (default 1000)."""
+    section = config.get("engine")
+    value = section.get("max_steps_per_operation") if isinstance(section, Mapping) else None
+    return int(value) if isinstance(value, int) and value > 0 else DEFAULT_MAX_STEPS
 
 
 @dataclass(frozen=True)

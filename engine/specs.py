@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessage
 
 from engine.dialects import JornadaParser, serializer_config
 
@@ -70,9 +71,27 @@ class SpecCache:
             parser.add_bpmn_xml(single_process(xml, process_id), filename=f"{process_id}.bpmn")
         main = processes[0][0]
         pair = (parser.get_spec(main), parser.get_subprocess_specs(main))
+        default_message_payloads(pair)
         with self._lock:
             self._specs.setdefault(key, pair)
         return pair
+
+
+EMPTY_PAYLOAD = "{}"
+
+
+def default_message_payloads(pair: SpecPair) -> None:
+    """A message thrown without a payload expression sends an empty payload ``{}`` (the library would evaluate
+    the expression ``None`` and fail at run time; deploy accepts such a throw)."""
+    spec, subprocess_specs = pair
+    for process in [spec, *subprocess_specs.values()]:
+        if process is None:
+            continue
+        for task_spec in process.task_specs.values():
+            outer = getattr(task_spec, "event_definition", None)
+            for definition in [outer, *getattr(outer, "event_definitions", [])]:
+                if isinstance(definition, CamundaMessage) and not (definition.expression or "").strip():
+                    definition.expression = EMPTY_PAYLOAD
 
 
 _loading: ContextVar[SpecPair] = ContextVar("jornada_loading_spec")

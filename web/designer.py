@@ -35,6 +35,7 @@ from engine.runtime import Unit
 from engine.specs import parse_xml
 from web.context import audited_unit, me, problems_json, read_session, record, runtime
 from web.models import ProcessDraft
+from web.params import int_param
 from web.permissions import DESIGN, requires
 
 bp = Blueprint("designer", __name__)
@@ -123,7 +124,7 @@ def _entry(session: Session, process_id: str, *, must_exist: bool = True) -> Pro
 def _opened(session: Session, process_id: str) -> tuple[ProcessEntry, int | None]:
     """The process and the ``?version=N`` asked for (404 for a version it does not have)."""
     entry = _entry(session, process_id)
-    version = request.args.get("version", type=int)
+    version = int_param(request.args, "version", default=0) or None
     if version is not None and all(v.version != version for v in entry.versions):
         raise NotFound(_("Process %(id)s has no version %(version)s.", id=process_id, version=version))
     return entry, version
@@ -294,17 +295,19 @@ def upload() -> ResponseReturnValue:
     if process_id is None:
         problem = Problem(name, None, source.root.sourceline, "the file has no process")
         return _upload_refused(wants_json, _("%(file)s was refused.", file=name), [problem])
+    problems = _engine_lint(name, data)
     if source.root.find(f"{{{BPMNDI}}}BPMNDiagram") is None:
-        problem = Problem(
+        # nothing to draw, so nothing to fix in the editor: refused with every problem the engine found too
+        layout = Problem(
             name,
             source.root.get("id"),
             source.root.sourceline,
             "the file has no diagram layout (bpmndi:BPMNDiagram), so the designer cannot draw it; "
             "export it from a modeller that saves the layout",
         )
-        return _upload_refused(wants_json, _("%(file)s was refused.", file=name), [problem])
+        refused = [*problems, layout]
+        return _upload_refused(wants_json, _("%(file)s was refused.", file=name), refused)
     xml = data.decode("utf-8")
-    problems = _engine_lint(name, data)
     if wants_json and request.form.get("into") == process_id:
         message = _("%(file)s is open in the editor; save the draft or deploy to keep it.", file=name)
         return _answer(True, message, problems, xml=xml)
@@ -423,7 +426,7 @@ def save_draft(process_id: str) -> ResponseReturnValue:
     source = read(file_name, data)
     if source.root is None:  # not XML the engine can read at all; a schema slip can wait in a draft
         return _answer(False, _("The draft was not saved."), source.problems)
-    _save_draft(process_id, data.decode("utf-8"), request.args.get("based_on", type=int), "editor")
+    _save_draft(process_id, data.decode("utf-8"), int_param(request.args, "based_on", default=0) or None, "editor")
     return _answer(True, _("Draft saved."))
 
 

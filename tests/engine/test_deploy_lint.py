@@ -275,7 +275,7 @@ INLINE = {
         process("p", '<bpmn:userTask id="x" camunda:candidateGroups="csm"/>\n'),
         "p",
         3,
-        r"^the process has no start event$",
+        r"^process 'p' has no start event: add one where the journey begins$",
     ),
     "collapsed sub-process without content": (
         one_task('<bpmn:subProcess id="x" name="Empty"/>'),
