@@ -6,6 +6,11 @@ chain never forks: an append moves the head with one UPDATE conditioned on the h
 (seq and hash), and reads it under the lock first only when someone else moved it since. Redaction (a GDPR
 deletion) replaces a payload with a tombstone but keeps ``payload_hash``; the redaction is itself an audit event
 naming the rows it redacted, so verify still passes afterwards and a payload swapped for a fake tombstone does not.
+
+``verify`` also checks the chain's end against the head: deleting the newest rows, or appending a row outside
+``append``, is named. Someone who can write the database can still rewrite the head too; what catches that is the
+signed anchors kept outside the database (engine/anchors.py). The audit page verifies incrementally from the mark in
+``audit_checkpoint`` (the rows after it, and the rows it shows); ``jornada audit verify`` walks the whole chain.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, or_, 
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.dml import Prepared
-from engine.models import AuditEvent, AuditHead, core
+from engine.models import AuditCheckpoint, AuditEvent, AuditHead, core
 
 GENESIS = "0" * 64
 REDACTED_ACTION = "audit_redacted"
@@ -180,10 +185,15 @@ def _link(values: dict[str, Any], head: tuple[int, str]) -> None:
 
 @dataclass(frozen=True)
 class Verification:
+    """What a walk of the chain found: ``checked`` rows verified, ending at ``last_seq`` (hash ``last_hash``), or the
+    first row that does not verify."""
+
     ok: bool
     checked: int
     broken_seq: int | None = None
     reason: str = ""
+    last_seq: int = 0
+    last_hash: str = GENESIS
 
     def __str__(self) -> str:
         if self.ok:
@@ -191,38 +201,144 @@ class Verification:
         return f"audit chain BROKEN at seq {self.broken_seq}: {self.reason} ({self.checked} events checked)"
 
 
-def _events(session: Session) -> Iterator[AuditEvent]:
-    yield from session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=500)).scalars()
+Mark = tuple[int, str]  # (seq, hash) of a row the chain was verified up to; (0, GENESIS) before the first row
+START: Mark = (0, GENESIS)
 
 
-def verify(session: Session) -> Verification:
-    """Walk the chain from the first row; name the first row that does not verify."""
-    prev = GENESIS
-    expected_seq = 1
-    checked = 0
-    redacted_claims: dict[int, int] = {}  # seq -> seq of the redaction event that listed it
-    redacted_rows: list[int] = []
-    for event in _events(session):
-        if event.seq != expected_seq:
-            return Verification(False, checked, expected_seq, f"row {expected_seq} is missing")
-        if event.prev_hash != prev:
-            return Verification(False, checked, event.seq, "prev_hash does not match the previous row's hash")
+def row_problem(event: AuditEvent) -> str | None:
+    """Why a row does not match its own hashes (None when it does); its link to the row before is not checked."""
+    if not event.redacted and sha256(event.payload) != event.payload_hash:
+        return "payload does not match its payload_hash"
+    if row_hash(event) != event.hash:
+        return "row fields do not match its hash"
+    return None
+
+
+def _missing(first: int, last: int) -> str:
+    return f"row {first} is missing" if first == last else f"rows {first}..{last} are missing"
+
+
+class _Walk:
+    """The chain walked in seq order from a mark; stops at the first row that does not verify."""
+
+    def __init__(self, mark: Mark) -> None:
+        self.seq, self.hash = mark
+        self.checked = 0
+        self.broken: tuple[int, str] | None = None
+        self.redacted_claims: set[int] = set()
+        self.redacted_rows: list[int] = []
+
+    def run(self, session: Session) -> int:
+        """Walk the rows after the current position; returns how many were read."""
+        query = select(AuditEvent).where(AuditEvent.seq > self.seq).order_by(AuditEvent.seq)
+        read = 0
+        for event in session.execute(query.execution_options(yield_per=500)).scalars():
+            read += 1
+            if not self._step(event):
+                break
+        return read
+
+    def _step(self, event: AuditEvent) -> bool:
+        if event.seq != self.seq + 1:
+            self.broken = (self.seq + 1, _missing(self.seq + 1, event.seq - 1))
+        elif event.prev_hash != self.hash:
+            self.broken = (event.seq, "prev_hash does not match the previous row's hash")
+        else:
+            problem = row_problem(event)
+            if problem is not None:
+                self.broken = (event.seq, problem)
+        if self.broken is not None:
+            return False
         if event.redacted:
-            redacted_rows.append(event.seq)
-        elif sha256(event.payload) != event.payload_hash:
-            return Verification(False, checked, event.seq, "payload does not match its payload_hash")
-        if row_hash(event) != event.hash:
-            return Verification(False, checked, event.seq, "row fields do not match its hash")
+            self.redacted_rows.append(event.seq)
         if event.action == REDACTED_ACTION and not event.redacted:
-            for seq in json.loads(event.payload).get("seqs", []):
-                redacted_claims[int(seq)] = event.seq
-        prev = event.hash
-        expected_seq += 1
-        checked += 1
-    for seq in redacted_rows:
-        if seq not in redacted_claims:
-            return Verification(False, checked, seq, "row is marked redacted but no redaction event lists it")
-    return Verification(True, checked)
+            self.redacted_claims.update(int(seq) for seq in json.loads(event.payload).get("seqs", []))
+        self.seq, self.hash = event.seq, event.hash
+        self.checked += 1
+        return True
+
+    def result(self) -> Verification:
+        if self.broken is None:
+            unclaimed = [seq for seq in self.redacted_rows if seq not in self.redacted_claims]
+            if unclaimed:
+                self.broken = (unclaimed[0], "row is marked redacted but no redaction event lists it")
+        if self.broken is not None:
+            return Verification(False, self.checked, self.broken[0], self.broken[1], self.seq, self.hash)
+        return Verification(True, self.checked, last_seq=self.seq, last_hash=self.hash)
+
+
+def read_head(session: Session) -> Mark | None:
+    """The head the appends keep (last seq, last hash), read without a lock; None when there is no head row."""
+    found = session.execute(select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)).first()
+    return None if found is None else (found[0], found[1])
+
+
+def verify(session: Session, since: Mark = START) -> Verification:
+    """Walk the chain from ``since`` (by default the first row) to its end and check the end against the head the
+    appends keep; name the first row that does not verify. A newest row deleted (the head is further on), or a
+    row appended outside the engine (it is beyond the head) is named, as is a ``since`` row no longer there."""
+    if since != START:
+        found = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == since[0])).scalar_one_or_none()
+        if found is None:
+            return _gone(session, since[0])
+        if found != since[1]:
+            return Verification(False, 0, since[0], "row's hash differs from the one verified before")
+    walk = _Walk(since)
+    walk.run(session)
+    # The head is read after the rows, so a row committed meanwhile is at or below it; rows committed between the
+    # walk and the head's read are walked in a second pass before anything is called missing.
+    head = read_head(session)
+    for _ in range(3):
+        if walk.broken is not None or head is None or head[0] <= walk.seq or walk.run(session) == 0:
+            break
+        head = read_head(session)
+    if walk.broken is None:
+        walk.broken = _against_head(walk.seq, walk.hash, head)
+    return walk.result()
+
+
+def _gone(session: Session, seq: int) -> Verification:
+    """The row ``seq``, verified before, is gone: name the whole gap around it."""
+    below = session.execute(select(func.max(AuditEvent.seq)).where(AuditEvent.seq < seq)).scalar_one() or 0
+    above = session.execute(select(func.min(AuditEvent.seq)).where(AuditEvent.seq > seq)).scalar_one()
+    head = read_head(session)
+    last = above - 1 if above is not None else max(seq, head[0] if head else 0)
+    return Verification(False, 0, below + 1, f"{_missing(below + 1, last)}, though verified up to row {seq} before")
+
+
+def _against_head(seq: int, digest: str, head: Mark | None) -> tuple[int, str] | None:
+    """How the last verified row (seq, hash) disagrees with the head; None when it agrees."""
+    if head is None:
+        return None if seq == 0 else (seq, "the audit head row is missing")
+    if head[0] > seq:
+        return (seq + 1, f"{_missing(seq + 1, head[0])}: the head records seq {head[0]} (newest rows deleted)")
+    if head[0] < seq:
+        return (head[0] + 1, f"rows {head[0] + 1}..{seq} are beyond the head (seq {head[0]}): not appended by Jornada")
+    if head[1] != digest:
+        return (seq, "row's hash differs from the head's")
+    return None
+
+
+# -- the audit page's verified mark ----------------------------------------------------------------------------
+_MARK = core(AuditCheckpoint)
+
+
+def verified_mark(session: Session) -> Mark:
+    """Where the chain was last verified up to (the first row when never)."""
+    found = session.execute(select(_MARK.c.seq, _MARK.c.hash).where(_MARK.c.id == 1)).first()
+    return START if found is None else (found[0], found[1])
+
+
+def advance_mark(session: Session, old: Mark, new: Mark, *, at: datetime) -> bool:
+    """Move the verified mark from ``old`` to ``new``; False when someone else moved it first."""
+    values = {"seq": new[0], "hash": new[1], "verified_at": at}
+    if old == START and session.execute(select(_MARK.c.id).where(_MARK.c.id == 1)).first() is None:
+        session.execute(_MARK.insert(), {"id": 1, **values})
+        return True
+    moved = session.execute(
+        _MARK.update().where(_MARK.c.id == 1, _MARK.c.seq == old[0], _MARK.c.hash == old[1]).values(**values)
+    )
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def redact(session: Session, events: Iterable[AuditEvent], *, at: datetime, actor: str, reason: str) -> list[int]:

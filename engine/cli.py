@@ -19,11 +19,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import audit, kpi
+from engine import anchors, audit, kpi
 from engine.config import load_config
 from engine.errors import EngineError
 from engine.execution import OPEN_STATES
 from engine.handlers import HandlerRegistry
+from engine.keys import MissingKeyError
 from engine.models import Alert, HumanTask, HumanTaskGroup
 from engine.runtime import Runtime
 from engine.store import Store
@@ -149,11 +150,43 @@ def alert_state(alert: Alert) -> str:
 
 
 def cmd_audit(rt: Runtime, args: argparse.Namespace) -> int:
-    if args.action == "verify":
+    try:
+        if args.action == "verify":
+            return audit_verify(rt)
+        if args.action == "anchor":
+            return audit_anchor(rt)
+    except MissingKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return audit_export(rt, args)
+
+
+def audit_verify(rt: Runtime) -> int:
+    """The whole chain, its end against the head, and the trail against the signed checkpoints."""
+    with rt.store.session() as s:
+        result = audit.verify(s)
+        report = anchors.check(s, rt.config)
+    print(result)
+    print(f"checkpoints: {report.anchors} verified against the trail" if report.ok else "checkpoints: TAMPERING FOUND")
+    for problem in report.problems:
+        print(f"  TAMPERED: {problem}")
+    for note in report.notes:
+        print(f"  note: {note}")
+    return 0 if result.ok and report.ok else 1
+
+
+def audit_anchor(rt: Runtime) -> int:
+    try:
         with rt.store.session() as s:
-            result = audit.verify(s)
-        print(result)
-        return 0 if result.ok else 1
+            made = anchors.anchor(s, rt.config, rt.clock.now())
+    except anchors.AnchorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"anchored the audit head: {made} (hash {made.hash}) in {anchors.anchor_file(rt.config)}")
+    return 0
+
+
+def audit_export(rt: Runtime, args: argparse.Namespace) -> int:
     out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
     writer = csv.writer(out)
     columns = [
@@ -265,8 +298,8 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         "--once", action="store_true"
     )
     add("alerts", cmd_alerts, "list stuck-step alerts").add_argument("--ack", type=int, help="acknowledge an alert")
-    a = add("audit", cmd_audit, "verify or export the audit trail")
-    a.add_argument("action", choices=["verify", "export"])
+    a = add("audit", cmd_audit, "verify, anchor (sign its head outside the database) or export the audit trail")
+    a.add_argument("action", choices=["verify", "anchor", "export"])
     a.add_argument("--out", help="CSV file for export (default: stdout)")
     reports = kpi_reports()
     k = add("kpi", cmd_kpi, "task timing KPIs per step, and the KPI reports plugins add")
@@ -288,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p, commands = parser()
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.getLogger(anchors.__name__).setLevel(logging.INFO)  # every anchor reaches the log, not only with -v
     runtime = build_runtime()
     try:
         return commands[args.command](runtime, args)

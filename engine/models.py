@@ -183,6 +183,19 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditCheckpoint(Base):
+    """A single row: the chain was verified from the first row up to ``seq``, whose hash was ``hash``. The audit
+    page verifies only the rows after it and moves it on; a cache of work done, not evidence (the signed anchors
+    outside the database are, see engine/anchors.py)."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class TaskKpi(Base):
     __tablename__ = "task_kpi"
 

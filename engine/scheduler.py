@@ -1,4 +1,5 @@
-"""APScheduler wiring: one job fires due BPMN timers, one sweeps stuck steps, one drains the outbox.
+"""APScheduler wiring: one job fires due BPMN timers, one sweeps stuck steps, one drains the outbox, one signs the
+audit trail's head into the anchor file (every ``audit.anchor_interval_seconds``; not part of ``run_once``).
 
 Each job does small units of work, each claimed in the database (optimistic lock on the instance, conditional
 UPDATE on the task's alert column, conditional UPDATE on the outbox row), so several scheduler processes against
@@ -11,29 +12,66 @@ runs after the engine's jobs in ``run_once`` and on its own interval in ``run_fo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from engine import anchors
+from engine.outbox import Transport
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
+class CountingTransport:
+    """Passes mails on to ``transport`` and counts the ones it accepted."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.sent = 0
+
+    def send(self, recipient: str, subject: str, body: str) -> None:
+        self.transport.send(recipient, subject, body)
+        self.sent += 1
+
+
+@contextlib.contextmanager
+def counting_mails(runtime: Runtime) -> Iterator[CountingTransport]:
+    """Count every mail the runtime's outbox delivers inside the block, whoever drains it: the operations drain the
+    outbox right after their commit, so the scheduler's own drain finds only what they left."""
+    counter = CountingTransport(runtime.outbox.transport)
+    runtime.outbox.transport = counter
+    try:
+        yield counter
+    finally:
+        runtime.outbox.transport = counter.transport
+
+
 def run_once(runtime: Runtime, report: Callable[[str, str], None] | None = None) -> dict[str, int]:
-    """One pass of every job, in order; returns what the engine's jobs did. The plugins' periodic jobs run last and
-    hand their one-line summaries to ``report`` (by default: logged at INFO, shown by ``jornada -v``)."""
-    fired = runtime.fire_due_timers()
-    alerts = runtime.sweep_stuck_steps()
-    sent = runtime.outbox.send_pending()
-    for periodic in runtime.handlers.periodic:
-        summary = periodic.job(runtime)
-        (report or _log_summary)(periodic.name, summary)
-    return {"timers_fired": fired, "alerts_raised": len(alerts), "mails_sent": sent}
+    """One pass of every job, in order; returns what the engine's jobs did (``mails_sent``: every mail delivered
+    during the pass, including those the timers' and alerts' transactions sent right after their commit). The
+    plugins' periodic jobs run last and hand their one-line summaries to ``report`` (by default: logged at INFO,
+    shown by ``jornada -v``); mails their transactions send are counted too. Not thread safe: the
+    pass counts through the runtime's outbox, so it must not run beside other work on the same runtime."""
+    with counting_mails(runtime) as mails:
+        fired = runtime.fire_due_timers()
+        alerts = runtime.sweep_stuck_steps()
+        runtime.outbox.send_pending()
+        for periodic in runtime.handlers.periodic:
+            summary = periodic.job(runtime)
+            (report or _log_summary)(periodic.name, summary)
+    return {"timers_fired": fired, "alerts_raised": len(alerts), "mails_sent": mails.sent}
+
+
+def anchor_audit_head(runtime: Runtime) -> None:
+    """Sign the audit trail's head into the anchor file and the log (engine/anchors.py)."""
+    with runtime.store.session() as session:
+        anchors.anchor(session, runtime.config, runtime.clock.now())
 
 
 def _log_summary(name: str, summary: str) -> None:
@@ -65,6 +103,10 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
         ("stuck-steps", runtime.sweep_stuck_steps, settings["sweep_interval_seconds"]),
         ("outbox", runtime.outbox.send_pending, settings["timer_interval_seconds"]),
     ]
+    if runtime.config["audit"]["anchor_interval_seconds"] > 0:
+        jobs.append(
+            ("audit-anchor", lambda: anchor_audit_head(runtime), runtime.config["audit"]["anchor_interval_seconds"])
+        )
     for periodic in runtime.handlers.periodic:
         seconds = settings["sweep_interval_seconds"] if periodic.seconds is None else periodic.seconds
         jobs.append((periodic.name, _periodic(runtime, periodic.job, periodic.name), seconds))

@@ -48,3 +48,12 @@ def test_every_shipped_config_key_is_documented_in_config_toml() -> None:
 def test_the_test_suites_own_variables_are_not_taken_for_configuration() -> None:
     env = {"JORNADA_TEST_DB": "postgresql", "JORNADA_PG_PORT": "5", "JORNADA_CONFIG": str(ROOT / "config.toml")}
     assert load_config(environ=env)["database_url"] == "sqlite:///var/jornada.db"
+
+
+def test_a_commands_own_input_variable_is_not_taken_for_configuration() -> None:
+    env = {"JORNADA_NEW_PASSWORD": "s3cret-enough", "JORNADA_AUDIT_ANCHOR_KEY_FILE": "/etc/jornada/anchor.key"}
+    config = load_config(path=ROOT / "config.toml", environ=env)
+    assert config["audit"]["anchor_key_file"] == "/etc/jornada/anchor.key"
+    assert "s3cret-enough" not in repr(config)
+    with pytest.raises(ConfigError, match="JORNADA_NEW_PASSWORDS"):
+        load_config(path=ROOT / "config.toml", environ={"JORNADA_NEW_PASSWORDS": "x"})

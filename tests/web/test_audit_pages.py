@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -226,3 +226,77 @@ def test_the_banner_turns_red_naming_the_first_tampered_row(client_for, activity
     html = ada.get("/audit/").get_data(as_text=True)
     assert 'class="banner banner-bad chain-status"' in html
     assert "Chain broken at event #4: payload does not match its payload_hash." in html
+
+
+def probes(runtime: Runtime, n: int, actor: str = "bot") -> None:
+    with runtime.unit() as u:
+        for i in range(n):
+            audit.append(u.session, at=u.now, actor=actor, action="probe_recorded", payload={"n": i})
+
+
+@pytest.fixture
+def loaded_events() -> Iterator[list[int]]:
+    """The seqs of the audit rows the ORM loads while the fixture is in use."""
+    from sqlalchemy import event
+
+    seen: list[int] = []
+
+    def count(target: AuditEvent, _context: object) -> None:
+        seen.append(target.seq)
+
+    event.listen(AuditEvent, "load", count)
+    yield seen
+    event.remove(AuditEvent, "load", count)
+
+
+def test_the_banner_costs_the_new_rows_and_the_page_not_the_whole_trail(
+    client_for, runtime: Runtime, loaded_events: list[int]
+) -> None:
+    ada = client_for("ada")
+    probes(runtime, 400)
+    html = ada.get("/audit/").get_data(as_text=True)
+    assert 'class="banner banner-ok chain-status"' in html
+    assert len(loaded_events) >= 400  # the first load walks the chain from its first row
+    with runtime.store.session() as s:
+        head = audit.last_seq(s)
+        assert audit.verified_mark(s)[0] == head
+    probes(runtime, 3)
+    loaded_events.clear()
+    html = ada.get("/audit/").get_data(as_text=True)
+    assert 'class="banner banner-ok chain-status"' in html
+    assert f"all {head + 3} events link" in html and "This load checked the 3 events added" in html
+    assert len(loaded_events) <= PAGE_SIZE + 3  # the rows after the mark, and the rows shown
+    loaded_events.clear()
+    ada.get("/audit/?actor=nobody")
+    assert loaded_events == []  # nothing new, nothing shown: nothing read
+
+
+def test_a_break_after_the_verified_mark_turns_the_banner_red_and_stops_the_mark(client_for, runtime: Runtime) -> None:
+    ada = client_for("ada")
+    probes(runtime, 10)
+    ada.get("/audit/")
+    with runtime.store.session() as s:
+        mark = audit.verified_mark(s)
+    probes(runtime, 5)
+    with runtime.store.transaction() as s:
+        s.execute(update(AuditEvent).where(AuditEvent.seq == mark[0] + 2).values(actor="mallory"))
+    for _ in range(2):  # not shown on the page (filtered out), and still red on the next load
+        html = ada.get("/audit/?actor=nobody").get_data(as_text=True)
+        assert 'class="banner banner-bad chain-status"' in html
+        assert f"Chain broken at event #{mark[0] + 2}: row fields do not match its hash." in html
+    with runtime.store.session() as s:
+        assert audit.verified_mark(s) == mark
+
+
+def test_deleting_the_newest_rows_turns_the_banner_red_naming_them(client_for, runtime: Runtime) -> None:
+    from sqlalchemy import delete
+
+    ada = client_for("ada")
+    probes(runtime, 10)
+    ada.get("/audit/")
+    with runtime.store.transaction() as s:
+        newest = audit.last_seq(s)
+        s.execute(delete(AuditEvent).where(AuditEvent.seq > newest - 4))
+    html = ada.get("/audit/").get_data(as_text=True)
+    assert 'class="banner banner-bad chain-status"' in html
+    assert f"Chain broken at event #{newest - 3}: rows {newest - 3}..{newest} are missing" in html
