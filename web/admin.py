@@ -1,4 +1,4 @@
-"""Users and groups (admins): add people, set their roles and groups, issue API tokens."""
+"""Users and groups (admins): add people, set their roles and groups, issue, list and revoke API tokens."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from engine.errors import EngineError
 from web import users
 from web.context import me, read_session, runtime
 from web.models import ROLES, User
@@ -28,10 +29,20 @@ def _page(form: Mapping[str, Any], errors: Mapping[str, str]) -> str:
         people = session.execute(select(User).order_by(User.username)).scalars().all()
         memberships = users.memberships(session)
         groups = users.all_groups(session)
+        tokens: dict[int, list[users.TokenInfo]] = {}
+        for found in users.list_tokens(session):
+            tokens.setdefault(found.user_id, []).append(found)
     return render_template(
         "admin/index.html",
         people=people,
         memberships=memberships,
+        tokens=tokens,
+        limits={
+            "username": users.USERNAME_MAX,
+            "display_name": users.DISPLAY_NAME_MAX,
+            "email": users.EMAIL_MAX,
+            "token_name": users.TOKEN_NAME_MAX,
+        },
         roles=ROLES,
         groups=groups,
         form=form,
@@ -97,4 +108,16 @@ def token(user_id: int) -> ResponseReturnValue:
         flash(str(exc), "error")
         return redirect(url_for("admin.index"), 303)
     flash(_("New API token (shown once, copy it now): %(token)s", token=plain), "warning")
+    return redirect(url_for("admin.index"), 303)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@requires(*ADMIN)
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    try:
+        revoked = users.revoke_token(runtime(), token_id, actor=me().username)
+    except EngineError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.index"), 303)
+    flash(_("API token %(name)s of %(user)s revoked.", name=revoked.name, user=revoked.username), "success")
     return redirect(url_for("admin.index"), 303)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from engine.models import Base, UTCDateTime
 
@@ -25,6 +25,9 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(10))  # None: the browser's choice
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Raised on sign-out, password change and deactivation; a session cookie carries the value it was issued
+    # with and is refused once it no longer matches, so those events end every session of the user.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def role_set(self) -> frozenset[str]:
@@ -90,6 +93,13 @@ class ProcessDraft(Base):
     based_on_version: Mapped[int | None] = mapped_column(Integer)
     saved_by: Mapped[str] = mapped_column(String(100))
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def max_length(column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]) -> int:
+    """The declared length of a String column: the one place input limits come from."""
+    length = column.property.columns[0].type.length
+    assert isinstance(length, int), f"{column} has no length"
+    return length
 
 
 class LoginAttempt(Base):

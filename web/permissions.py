@@ -8,8 +8,15 @@ from typing import Any, TypeVar
 
 from flask import abort, request
 from flask_login import current_user
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
 
+from engine.errors import PermissionDenied
+from engine.execution import OPEN_STATES
+from engine.models import HumanTask, HumanTaskGroup
 from web.extensions import login_manager
+from web.models import ROLES
+from web.principal import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,6 +28,7 @@ DESIGN = ("designer", "admin")
 AUDIT = ("auditor", "admin")
 KPIS = ("lead", "admin", "auditor")
 ADMIN = ("admin",)
+EVERYONE = ROLES  # any signed-in person (their own things: profile, their API tokens)
 
 
 def requires(*roles: str) -> Callable[[F], F]:
@@ -40,3 +48,29 @@ def requires(*roles: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorate
+
+
+def check_instance_read(session: Session, principal: Principal, instance_id: str, started_by: str) -> None:
+    """Who may read one process instance: the readers of all instances (READ_INSTANCES), the person or service
+    account that started it, and task workers who can act on one of its open tasks (assigned to them, or in one
+    of their groups). Anyone else: PermissionDenied (403)."""
+    if principal.has(*READ_INSTANCES) or started_by == principal.username:
+        return
+    if principal.has(*WORK_TASKS) and _works_on(session, principal, instance_id):
+        return
+    raise PermissionDenied(
+        f"process instance {instance_id}: only its starter, staff of its open tasks' groups, leads, admins and "
+        "auditors may read it"
+    )
+
+
+def _works_on(session: Session, principal: Principal, instance_id: str) -> bool:
+    in_my_groups = exists().where(
+        HumanTaskGroup.human_task_id == HumanTask.id, HumanTaskGroup.group_name.in_(sorted(principal.groups))
+    )
+    query = select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id,
+        HumanTask.state.in_(OPEN_STATES),
+        or_(HumanTask.assignee == principal.username, in_my_groups),
+    )
+    return session.execute(query.limit(1)).first() is not None

@@ -1,4 +1,5 @@
-"""The web layer's ``jornada`` commands: ``users`` (add, list, token, demo) and ``serve``."""
+"""The web layer's ``jornada`` commands: ``users`` (add, list, token, demo), ``tokens`` (list, revoke) and
+``serve``."""
 
 from __future__ import annotations
 
@@ -40,7 +41,10 @@ def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
             user_id = s.execute(select(User.id).where(User.username == args.name)).scalar_one_or_none()
         if user_id is None:
             raise SystemExit(f"users token: no user {args.name!r}")
-        print(users.create_token(rt, user_id, args.token_name, actor=args.actor))
+        try:
+            print(users.create_token(rt, user_id, args.token_name, actor=args.actor))
+        except users.UserError as exc:
+            raise SystemExit(f"users token: {exc}") from None
     elif args.action == "demo":
         ensure_demo_users(rt)
     else:
@@ -49,6 +53,40 @@ def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
             for user in s.execute(select(User).order_by(User.username)).scalars():
                 print(f"{user.username:<16} {user.roles:<28} {','.join(groups.get(user.id, []))}")
     return 0
+
+
+def cmd_tokens(rt: Runtime, args: argparse.Namespace) -> int:
+    """``tokens list [--user U]``: id, user, name, created and revoked (UTC); ``tokens revoke ID``: audited."""
+    from engine.errors import EngineError
+    from web import users
+
+    if args.action == "revoke":
+        if args.id is None:
+            raise SystemExit("tokens revoke: give the token's id (see `jornada tokens list`)")
+        try:
+            revoked = users.revoke_token(rt, args.id, actor=args.actor)
+        except EngineError as exc:
+            raise SystemExit(f"tokens revoke: {exc}") from None
+        print(f"token {revoked.id} ({revoked.name}) of {revoked.username} revoked")
+        return 0
+    if args.id is not None:
+        raise SystemExit("tokens list: takes no id; use --user U to list one user's tokens")
+    with rt.store.session() as s:
+        user_id = None if args.user is None else users.user_id_of(s, args.user)
+        if args.user is not None and user_id is None:
+            raise SystemExit(f"tokens list: no user {args.user!r}")
+        found = users.list_tokens(s, user_id=user_id)
+    print(f"{'id':>6}  {'user':<16} {'name':<20} {'created (UTC)':<17} revoked (UTC)")
+    for token in found:
+        ended = f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "-"
+        print(f"{token.id:>6}  {token.username:<16} {token.name:<20} {token.created_at:%Y-%m-%d %H:%M} {ended}")
+    return 0
+
+
+def configure_tokens(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["list", "revoke"])
+    parser.add_argument("id", nargs="?", type=int, help="revoke: the token's id")
+    parser.add_argument("--user", help="list: only this user's tokens")
 
 
 def ensure_demo_users(rt: Runtime) -> None:
@@ -100,5 +138,6 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
 def commands() -> list[tuple[str, object, str, object]]:
     return [
         ("users", cmd_users, "add and list users, issue API tokens, create the demo users", configure_users),
+        ("tokens", cmd_tokens, "list and revoke API tokens", configure_tokens),
         ("serve", cmd_serve, "serve the web app (gunicorn)", configure_serve),
     ]

@@ -16,6 +16,7 @@ class Principal:
     roles: frozenset[str]
     groups: frozenset[str] = field(default_factory=frozenset)
     language: str | None = None
+    session_generation: int = 0  # see User.session_generation; a session cookie must carry the same value
 
     # flask-login's user protocol
     is_authenticated = True
