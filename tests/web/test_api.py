@@ -261,7 +261,7 @@ def test_a_lead_reads_an_instance_with_its_customer_and_open_tasks(api: Any) -> 
 
 def test_staff_cannot_read_an_instance_like_on_the_pages(api: Any) -> None:
     instance_id, _ = start_ticket(api)
-    api("sam").get(f"/instances/{instance_id}", 403)
+    api("fin").get(f"/instances/{instance_id}", 403)  # staff who neither started it nor work on its tasks
 
 
 def test_a_lead_assigns_a_task_to_a_member_of_its_groups_and_the_assignee_releases_it(api: Any) -> None:
@@ -362,7 +362,7 @@ def test_malformed_json_and_wrong_types_are_refused_naming_the_field(api: Any, r
     assert sam.post(f"/tasks/{task_id}/claim", {"assignee": "x"}, 422)["fields"] == {"assignee": "is not a known field"}
     assert sam.get("/tasks?view=everything&limit=0", 422)["fields"] == {
         "view": "must be one of mine, group, all",
-        "limit": "must be between 1 and 500",
+        "limit": "must be at least 1",
     }
     assert sam.post("/instances", {"process_id": "no_such_process"}, 404)["error"] == "NotFound"
     assert snapshot(runtime) == before

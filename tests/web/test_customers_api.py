@@ -73,7 +73,7 @@ def test_contacts_are_added_listed_and_removed(api: Any, runtime: Runtime) -> No
     api("sam").call("DELETE", f"/customers/C-1/contacts/{contact['id']}", 404)
     bad = api("sam").post("/customers/C-1/contacts", {"name": "", "email": "nope", "extra": 1}, 422)
     assert bad["fields"] == {
-        "name": "is required",
+        "name": "must not be empty",
         "email": "must be an e-mail address",
         "extra": "is not a known field",
     }

@@ -112,12 +112,14 @@ def test_single_event_errors_name_the_field(api: Any, runtime: Runtime) -> None:
 
 def test_a_batch_too_big_empty_or_mixed_is_refused(api: Any, runtime: Runtime) -> None:
     assert api("sam").post("/events", batch(1001), 422)["fields"] == {
-        "events": "must hold at most 1000 events, not 1001"
+        "events": "must hold at most 1000 items, not 1001"
     }
     assert "events" in api("sam").post("/events", {"events": []}, 422)["fields"]
     assert "events" in api("sam").post("/events", {"events": {"a": 1}}, 422)["fields"]
     assert "name" in api("sam").post("/events", {**batch(1), "name": "x"}, 422)["fields"]
-    assert api("sam").post("/events", {"events": [1]}, 422)["fields"] == {"events[0]": "must be a JSON object"}
+    assert api("sam").post("/events", {"events": [1]}, 422)["fields"] == {
+        "events[0]": "must be a JSON object, not a number"
+    }
     assert api("sam").post("/events", data="[1]", status=400, content_type="application/json")["error"]
     assert stored(runtime) == 0
 

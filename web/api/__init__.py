@@ -3,7 +3,7 @@ Each module adds its routes to ``bp``; openapi.py describes them all."""
 
 from __future__ import annotations
 
-from web.api import audit, customers, events, imports, instances, kpis, messages, openapi, surveys, tasks
+from web.api import audit, customers, events, imports, instances, kpis, messages, openapi, surveys, tasks, tokens
 from web.api.base import bp
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "openapi",
     "surveys",
     "tasks",
+    "tokens",
 ]

@@ -2,37 +2,55 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
+from pydantic import Field
 
 from engine import audit
 from engine.models import AuditEvent
 from web.api import shapes
-from web.api.base import Reader, bp
+from web.api.declare import MAX_ID, EndMoment, Moment, Query, Response, Shape, operation, text
 from web.context import read_session
-from web.permissions import AUDIT, requires
-
-PARAMETERS = ("actor", "action", "customer", "process", "instance", "from", "to", "after_seq", "limit")
+from web.permissions import AUDIT
 
 
-@bp.get("/audit")
-@requires(*AUDIT)
-def list_events() -> ResponseReturnValue:
-    args = Reader(request.args, PARAMETERS)
+class AuditQuery(Query):
+    actor: str | None = text(100, "who acted")
+    action: str | None = text(100, "e.g. task_completed")
+    customer: str | None = text(64, "customer id")
+    process: str | None = text(200, "process id")
+    instance: str | None = text(36, "instance id")
+    since: Moment | None = Field(None, alias="from", description="ISO date or date-time, inclusive")
+    until: EndMoment | None = Field(None, alias="to", description="ISO date-time, exclusive; a bare date includes it")
+    after_seq: int = Field(0, ge=0, le=MAX_ID, description="only events after this seq (paging)")
+    limit: int = Field(100, ge=1, le=1000, description="at most this many")
+
+
+class AuditPage(Shape):
+    events: list[shapes.AuditEvent]
+    next_after_seq: int | None = Field(description="pass as after_seq for the next page; null on the last page")
+
+
+@operation(
+    "get",
+    "/audit",
+    summary="Audit events in sequence order",
+    roles=AUDIT,
+    query=AuditQuery,
+    ok=Response(200, AuditPage, "A page of events"),
+)
+def list_events(query: AuditQuery) -> ResponseReturnValue:
     filters = audit.Filters(
-        actor=args.text("actor"),
-        action=args.text("action"),
-        customer_id=args.text("customer"),
-        process_id=args.text("process"),
-        instance_id=args.text("instance", max_length=36),
-        since=args.moment("from"),
-        until=args.moment("to", end_of_day=True),
+        actor=query.actor,
+        action=query.action,
+        customer_id=query.customer,
+        process_id=query.process,
+        instance_id=query.instance,
+        since=query.since,
+        until=query.until,
     )
-    after_seq = args.integer("after_seq", default=0, low=0, high=2**62)
-    limit = args.integer("limit", default=100, low=1, high=1000)
-    args.done()
-    query = audit.matching(filters, newest_first=False).where(AuditEvent.seq > after_seq).limit(limit + 1)
+    found = audit.matching(filters, newest_first=False).where(AuditEvent.seq > query.after_seq).limit(query.limit + 1)
     with read_session() as session:
-        rows = session.execute(query).scalars().all()
-    events = [shapes.event(row) for row in rows[:limit]]
-    return jsonify({"events": events, "next_after_seq": events[-1]["seq"] if len(rows) > limit else None})
+        rows = session.execute(found).scalars().all()
+    events = [shapes.event(row) for row in rows[: query.limit]]
+    return jsonify({"events": events, "next_after_seq": events[-1]["seq"] if len(rows) > query.limit else None})

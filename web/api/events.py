@@ -4,72 +4,96 @@ delivered to the instances waiting for them, and handed to the playbook rules (d
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator
 
 from processes import ingest, playbooks
-from web.api.base import InvalidInput, Reader, bp, json_body
+from web.api.base import InvalidInput
+from web.api.declare import Body, Moment, Response, Shape, operation, pattern, text
 from web.context import me, runtime
-from web.permissions import WORK_TASKS, requires
+from web.permissions import WORK_TASKS
 
 MAX_BATCH = 1000
 MAX_PROPERTIES = 10_000  # characters of the properties' JSON
-FIELDS = ("customer_id", "name", "at", "properties")
-NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 FUTURE = timedelta(hours=1)  # clock skew allowed for ``at``
 
 
-def _read(raw: Any, prefix: str, now: datetime, errors: dict[str, str]) -> ingest.Incoming | None:
-    if not isinstance(raw, dict):
-        errors[prefix.rstrip(".") or "body"] = "must be a JSON object"
-        return None
-    body = Reader(raw, FIELDS)
-    customer_id = body.text("customer_id", required=True, max_length=64)
-    name = body.text("name", required=True, max_length=100)
-    if name is not None and not NAME.match(name):
-        body.errors["name"] = "must be letters, digits and _ . : - only"
-    at = body.moment("at") or now
-    if at > now + FUTURE:
-        body.errors["at"] = "must not be in the future"
-    properties = body.mapping("properties")
-    if "properties" not in body.errors and len(json.dumps(properties, default=str)) > MAX_PROPERTIES:
-        body.errors["properties"] = f"must be at most {MAX_PROPERTIES} characters of JSON"
-    errors.update({f"{prefix}{key}": message for key, message in body.errors.items()})
-    if body.errors or customer_id is None or name is None:
-        return None
-    return ingest.Incoming(customer_id=customer_id, name=name, at=at, properties=properties)
+class ProductEvent(Body):
+    customer_id: str = text(64, "an existing customer's id", required=True)
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=pattern(r"^[A-Za-z0-9_.:-]+$", "must be letters, digits and _ . : - only"),
+        description="the event (and BPMN message) name: letters, digits, _ . : -",
+    )
+    at: Moment | None = Field(None, description="when it happened (default: now)")
+    properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"anything the product wants to say about it (at most {MAX_PROPERTIES} characters of JSON)",
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _not_future(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        now = (info.context or {}).get("now")
+        if value is not None and now is not None and value > now + FUTURE:
+            raise ValueError("must not be in the future")
+        return value
+
+    @field_validator("properties")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, default=str)) > MAX_PROPERTIES:
+            raise ValueError(f"must be at most {MAX_PROPERTIES} characters of JSON")
+        return value
 
 
-def _batch(body: dict[str, Any]) -> tuple[list[Any], str]:
-    """The raw events of the body, and how an error names one (``events[3].`` or nothing for a single event)."""
-    if "events" not in body:
-        return [body], ""
-    extra = sorted(set(body) - {"events"})
-    if extra:
-        raise InvalidInput({key: "is not a known field (give one event, or only events: [...])" for key in extra})
-    items = body["events"]
-    if not isinstance(items, list) or not items:
-        raise InvalidInput({"events": "must be a non-empty array of event objects"})
-    if len(items) > MAX_BATCH:
-        raise InvalidInput({"events": f"must hold at most {MAX_BATCH} events, not {len(items)}"})
-    return items, "events[{}]."
+class EventBatch(Body):
+    events: list[ProductEvent] = Field(min_length=1, max_length=MAX_BATCH, description="stored all or nothing")
 
 
-@bp.post("/events")
-@requires(*WORK_TASKS)
-def ingest_events() -> ResponseReturnValue:
-    items, prefix = _batch(json_body())
+def _which(value: Any) -> str:
+    return "batch" if isinstance(value, dict) and "events" in value else "event"
+
+
+EventsRequest = Annotated[
+    Annotated[ProductEvent, Tag("event")] | Annotated[EventBatch, Tag("batch")], Discriminator(_which)
+]
+
+
+class Delivery(Shape):
+    index: int
+    instances: list[str]
+
+
+class EventsResult(Shape):
+    stored: int
+    delivered: list[Delivery] = Field(description="events (by index in the batch) that waiting instances received")
+    playbooks_started: list[str] = Field(description="instances started by rules")
+
+
+@operation(
+    "post",
+    "/events",
+    summary="Store product usage events (one or up to 1000), deliver them and apply the playbook rules",
+    roles=WORK_TASKS,
+    body=EventsRequest,
+    ok=Response(201, EventsResult, "Stored"),
+    errors=(409,),
+)
+def ingest_events(body: ProductEvent | EventBatch) -> ResponseReturnValue:
+    given, prefix = (body.events, "events[{}].") if isinstance(body, EventBatch) else ([body], "")
     rt = runtime()
     errors: dict[str, str] = {}
     with rt.unit() as u:
-        read = [_read(raw, prefix.format(i), u.now, errors) for i, raw in enumerate(items)]
-        if errors:
-            raise InvalidInput(errors)
-        events = [e for e in read if e is not None]
+        events = [
+            ingest.Incoming(customer_id=e.customer_id, name=e.name, at=e.at or u.now, properties=e.properties)
+            for e in given
+        ]
         customers = ingest.known_customers(u.session, {e.customer_id for e in events})
         for i, event in enumerate(events):
             customer = customers.get(event.customer_id)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
+from pydantic import Field
 from sqlalchemy import select
 
 from engine.errors import NotFound
@@ -11,22 +14,67 @@ from engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.customers import Customer
 from web import task_access
 from web.api import shapes
-from web.api.base import Reader, bp, iso, json_body
+from web.api.base import iso
+from web.api.declare import Body, Response, Shape, When, operation, text
 from web.context import me, read_session, runtime
-from web.permissions import READ_INSTANCES, WORK_TASKS, requires
+from web.permissions import READ_INSTANCES, WORK_TASKS, check_instance_read
 
 
-@bp.post("/instances")
-@requires(*WORK_TASKS)
-def start_instance() -> ResponseReturnValue:
-    body = Reader(json_body(), ("process_id", "customer_id", "business_key", "data"))
-    process_id = body.text("process_id", required=True)
-    customer_id = body.text("customer_id", max_length=64)
-    business_key = body.text("business_key")
-    data = body.mapping("data")
-    body.done()
+class StartRequest(Body):
+    process_id: str = text(200, "id of a deployed process (its latest version runs)", required=True)
+    customer_id: str | None = text(64)
+    business_key: str | None = text(200)
+    data: dict[str, Any] = Field(default_factory=dict, description="initial process data")
+
+
+class InstanceCreated(Shape):
+    id: str
+    status: str
+
+
+class ProcessRef(Shape):
+    id: str
+    name: str
+    version: int
+
+
+class CustomerRef(Shape):
+    id: str
+    name: str
+    stage: str
+    plan: str
+
+
+class Instance(Shape):
+    id: str
+    process: ProcessRef
+    status: Literal["running", "waiting", "completed", "cancelled", "incident"]
+    incident: str | None
+    customer_id: str | None
+    customer: CustomerRef | None
+    business_key: str | None
+    started_by: str
+    started_at: When
+    ended_at: When | None
+    open_tasks: list[shapes.Task]
+
+
+@operation(
+    "post",
+    "/instances",
+    summary="Start a process instance",
+    roles=WORK_TASKS,
+    body=StartRequest,
+    ok=Response(201, InstanceCreated, "Started; Location names the instance", headers=("Location",)),
+    errors=(404, 409),
+)
+def start_instance(body: StartRequest) -> ResponseReturnValue:
     instance_id = runtime().start(
-        str(process_id), actor=me().username, customer_id=customer_id, business_key=business_key, data=data
+        body.process_id,
+        actor=me().username,
+        customer_id=body.customer_id,
+        business_key=body.business_key,
+        data=body.data,
     )
     with read_session() as session:
         status = session.execute(select(ProcessInstance.status).where(ProcessInstance.id == instance_id)).scalar()
@@ -34,8 +82,13 @@ def start_instance() -> ResponseReturnValue:
     return jsonify({"id": instance_id, "status": status}), 201, {"Location": location}
 
 
-@bp.get("/instances/<instance_id>")
-@requires(*READ_INSTANCES)
+@operation(
+    "get",
+    "/instances/<instance_id>",
+    summary="An instance: status, process, customer and open tasks",
+    roles=(*READ_INSTANCES, *WORK_TASKS),  # staff: only as its starter or a worker of its open tasks
+    ok=Response(200, Instance, "The instance"),
+)
 def get_instance(instance_id: str) -> ResponseReturnValue:
     with read_session() as session:
         found = session.execute(
@@ -46,6 +99,7 @@ def get_instance(instance_id: str) -> ResponseReturnValue:
         if found is None:
             raise NotFound(f"process instance {instance_id} does not exist")
         instance, process_name, version = found
+        check_instance_read(session, me(), instance.id, instance.started_by)
         customer = session.get(Customer, instance.customer_id) if instance.customer_id else None
         tasks = session.execute(
             select(HumanTask)

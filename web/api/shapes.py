@@ -1,13 +1,68 @@
-"""The JSON shapes the API answers with (described in openapi.py): tasks, form fields, instances, audit events."""
+"""The JSON shapes the API answers with, declared (the OpenAPI document's schemas) and built from the rows: tasks,
+form fields, audit events."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field as Described
 
 from engine.forms import Field
-from engine.models import AuditEvent, HumanTask
+from engine.models import AuditEvent as AuditRow
+from engine.models import HumanTask
 from web.api.base import iso
+from web.api.declare import Shape, When
+
+
+class Task(Shape):
+    id: int
+    name: str
+    element_id: str
+    process_id: str
+    instance_id: str
+    customer_id: str | None
+    candidate_groups: list[str]
+    assignee: str | None
+    priority: int
+    state: Literal["ready", "claimed", "completed", "cancelled"]
+    created_at: When
+    claimed_at: When | None
+    due_at: When | None
+    completed_at: When | None
+    completed_by: str | None
+
+
+class FormOption(Shape):
+    id: str
+    name: str
+
+
+class FormField(Shape):
+    id: str
+    label: str
+    type: str = Described(description="string, long, boolean, date or enum")
+    required: bool
+    default: str | None
+    constraints: dict[str, str | None] = Described(
+        description="Camunda constraints: required, readonly, minlength, maxlength, min, max, pattern"
+    )
+    options: list[FormOption]
+
+
+class AuditEvent(Shape):
+    seq: int
+    at: When
+    actor: str
+    action: str
+    process_id: str | None
+    instance_id: str | None
+    task_id: str | None
+    customer_id: str | None
+    payload: dict[str, Any] = Described(description="before/after values; a tombstone when redacted")
+    redacted: bool
+    hash: str
+    prev_hash: str
 
 
 def task(row: HumanTask) -> dict[str, Any]:
@@ -42,7 +97,7 @@ def field(item: Field) -> dict[str, Any]:
     }
 
 
-def event(row: AuditEvent) -> dict[str, Any]:
+def event(row: AuditRow) -> dict[str, Any]:
     return {
         "seq": row.seq,
         "at": iso(row.at),

@@ -3,18 +3,53 @@ is checked against its kind's scale (CES: config.toml [surveys]); the answer kee
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
+from pydantic import Field
 
 from processes import surveys
 from processes.customers import Contact, Customer
-from web.api.base import InvalidInput, Reader, bp, iso, json_body
+from web.api.base import InvalidInput, iso
+from web.api.declare import MAX_INT, Body, Id, Moment, Response, Shape, When, Whole, operation, text
 from web.context import me, runtime
-from web.permissions import WORK_TASKS, requires
+from web.permissions import WORK_TASKS
 
-FIELDS = ("customer_id", "kind", "score", "at", "comment", "contact_id", "instance_id", "element_id")
+Kind = Literal["nps", "csat", "ces"]
+
+
+class SurveyRequest(Body):
+    customer_id: str = text(64, required=True)
+    kind: Kind
+    score: Whole = Field(
+        ge=-MAX_INT,
+        le=MAX_INT,
+        description="nps 0-10, csat 1-5, ces on the scale of config.toml [surveys] (0-5 by default)",
+    )
+    at: Moment | None = Field(None, description="when it was answered (default: now)")
+    comment: str | None = Field(None, max_length=2000)
+    contact_id: Id | None = Field(None, description="one of the customer's contacts")
+    instance_id: str | None = text(36, "the process instance that asked")
+    element_id: str | None = text(200, "the step of that process that asked")
+
+
+FIELDS = tuple(SurveyRequest.model_fields)
+
+
+class SurveyAnswer(Shape):
+    id: int
+    customer_id: str
+    contact_id: int | None
+    kind: Kind
+    score: int
+    scale_min: int
+    scale_max: int
+    at: When
+    comment: str
+    source: str = Field(description="form, link, api, import or demo")
+    instance_id: str | None
+    element_id: str | None
 
 
 def shape(answer: surveys.SurveyAnswer) -> dict[str, Any]:
@@ -34,21 +69,16 @@ def shape(answer: surveys.SurveyAnswer) -> dict[str, Any]:
     }
 
 
-@bp.post("/surveys")
-@requires(*WORK_TASKS)
-def record_survey() -> ResponseReturnValue:
-    body = Reader(json_body(), FIELDS)
-    customer_id = body.text("customer_id", required=True, max_length=64)
-    kind = body.text("kind", required=True, max_length=10)
-    if kind is not None and kind not in surveys.KINDS:
-        body.errors["kind"] = f"must be one of {', '.join(surveys.KINDS)}"
-    score = body.whole("score", required=True)
-    at = body.moment("at")
-    comment = body.text("comment", max_length=2000) or ""
-    contact_id = body.whole("contact_id")
-    instance_id = body.text("instance_id", max_length=36)
-    element_id = body.text("element_id", max_length=200)
-    body.done()
+@operation(
+    "post",
+    "/surveys",
+    summary="Record an NPS, CSAT or CES answer",
+    roles=WORK_TASKS,
+    body=SurveyRequest,
+    ok=Response(201, SurveyAnswer, "Stored with its scale"),
+)
+def record_survey(body: SurveyRequest) -> ResponseReturnValue:
+    customer_id, contact_id = body.customer_id, body.contact_id
     rt = runtime()
     with rt.unit() as u:
         customer = u.session.get(Customer, customer_id)
@@ -63,14 +93,14 @@ def record_survey() -> ResponseReturnValue:
                 u.session,
                 rt.config,
                 customer=customer,
-                kind=str(kind),
-                score=int(score or 0),
-                at=at or u.now,
+                kind=body.kind,
+                score=body.score,
+                at=body.at or u.now,
                 source="api",
-                comment=comment,
+                comment=body.comment or "",
                 contact_id=contact_id,
-                instance_id=instance_id,
-                element_id=element_id,
+                instance_id=body.instance_id,
+                element_id=body.element_id,
             )
         except surveys.SurveyError as exc:
             field, _, message = str(exc).partition(": ")

@@ -5,53 +5,102 @@ admins every task; the engine applies the same rule to each change through ``gro
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from typing import Any, Literal
+
+from flask import jsonify
 from flask.typing import ResponseReturnValue
+from pydantic import Field
 from sqlalchemy import select
 
 from engine.errors import PermissionDenied
 from engine.models import HumanTask
 from web import task_access
 from web.api import shapes
-from web.api.base import InvalidInput, Reader, bp, json_body
+from web.api.base import InvalidInput
+from web.api.declare import Body, NoFields, Query, Response, Shape, operation, text
 from web.context import me, read_session, runtime
 from web.inbox_query import in_groups
-from web.permissions import WORK_TASKS, requires
+from web.permissions import WORK_TASKS
 
 VIEWS = ("mine", "group", "all")
 
 
-@bp.get("/tasks")
-@requires(*WORK_TASKS)
-def list_tasks() -> ResponseReturnValue:
-    args = Reader(request.args, ("view", "process", "customer", "instance", "limit"))
-    view = args.choice("view", VIEWS, "mine")
-    process, customer, instance = args.text("process"), args.text("customer"), args.text("instance", max_length=36)
-    limit = args.integer("limit", default=100, low=1, high=500)
-    args.done()
+class TaskQuery(Query):
+    view: Literal["mine", "group", "all"] = Field(
+        "mine", description="mine: assigned to me; group: open in my groups; all: every open task (leads, admins)"
+    )
+    process: str | None = text(200, "process id")
+    customer: str | None = text(64, "customer id")
+    instance: str | None = text(36, "instance id")
+    limit: int = Field(100, ge=1, le=500, description="at most this many")
+
+
+class TaskList(Shape):
+    view: Literal["mine", "group", "all"]
+    tasks: list[shapes.Task]
+
+
+class TaskDetail(shapes.Task):
+    fields: list[shapes.FormField]
+    data: dict[str, Any] = Field(description="the task's current data")
+
+
+class TaskAction(Shape):
+    id: int
+    status: str = Field(description="the task's new state")
+    assignee: str | None = None
+    instance_status: str | None = Field(None, description="after complete: the instance's new status")
+
+
+class AssignRequest(Body):
+    assignee: str = text(100, "user name of an active member of the task's groups", required=True)
+
+
+class CompleteRequest(Body):
+    data: dict[str, Any] = Field(default_factory=dict, description="form field id -> value; checked against the form")
+
+
+DONE = Response(200, TaskAction, "Done")
+ACTION_ERRORS = (404, 409)
+
+
+@operation(
+    "get",
+    "/tasks",
+    summary="Open tasks",
+    roles=WORK_TASKS,
+    query=TaskQuery,
+    ok=Response(200, TaskList, "Open tasks, soonest due first, then highest priority"),
+    description="Staff may use the views mine and group; leads and admins every view.",
+)
+def list_tasks(query: TaskQuery) -> ResponseReturnValue:
     principal = me()
-    query = select(HumanTask).where(HumanTask.state.in_(task_access.OPEN))
-    if view == "mine":
-        query = query.where(HumanTask.assignee == principal.username)
-    elif view == "group":
-        query = query.where(in_groups(sorted(principal.groups)))
+    found = select(HumanTask).where(HumanTask.state.in_(task_access.OPEN))
+    if query.view == "mine":
+        found = found.where(HumanTask.assignee == principal.username)
+    elif query.view == "group":
+        found = found.where(in_groups(sorted(principal.groups)))
     elif not principal.sees_all_tasks:
         raise PermissionDenied(f"view=all is for leads and admins; {principal.username} may use mine or group")
-    if process:
-        query = query.where(HumanTask.process_id == process)
-    if customer:
-        query = query.where(HumanTask.customer_id == customer)
-    if instance:
-        query = query.where(HumanTask.instance_id == instance)
-    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(), HumanTask.id)
-    query = query.limit(limit)
+    if query.process:
+        found = found.where(HumanTask.process_id == query.process)
+    if query.customer:
+        found = found.where(HumanTask.customer_id == query.customer)
+    if query.instance:
+        found = found.where(HumanTask.instance_id == query.instance)
+    found = found.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(), HumanTask.id)
     with read_session() as session:
-        rows = session.execute(query).scalars().all()
-    return jsonify({"view": view, "tasks": [shapes.task(row) for row in rows]})
+        rows = session.execute(found.limit(query.limit)).scalars().all()
+    return jsonify({"view": query.view, "tasks": [shapes.task(row) for row in rows]})
 
 
-@bp.get("/tasks/<int:task_id>")
-@requires(*WORK_TASKS)
+@operation(
+    "get",
+    "/tasks/<int:task_id>",
+    summary="A task with its form fields and data",
+    roles=WORK_TASKS,
+    ok=Response(200, TaskDetail, "The task"),
+)
 def get_task(task_id: int) -> ResponseReturnValue:
     task_access.visible(me(), task_id)
     view = runtime().task_view(task_id)
@@ -64,52 +113,68 @@ def get_task(task_id: int) -> ResponseReturnValue:
     )
 
 
-def _no_body_fields() -> None:
-    Reader(json_body(), ()).done()
-
-
-@bp.post("/tasks/<int:task_id>/claim")
-@requires(*WORK_TASKS)
-def claim(task_id: int) -> ResponseReturnValue:
-    _no_body_fields()
+@operation(
+    "post",
+    "/tasks/<int:task_id>/claim",
+    summary="Claim a task",
+    roles=WORK_TASKS,
+    body=NoFields,
+    ok=DONE,
+    errors=ACTION_ERRORS,
+)
+def claim(task_id: int, body: NoFields) -> ResponseReturnValue:
     principal = me()
     runtime().claim(task_id, actor=principal.username, groups=principal.task_groups())
     return jsonify({"id": task_id, "status": "claimed", "assignee": principal.username})
 
 
-@bp.post("/tasks/<int:task_id>/unclaim")
-@requires(*WORK_TASKS)
-def unclaim(task_id: int) -> ResponseReturnValue:
-    _no_body_fields()
+@operation(
+    "post",
+    "/tasks/<int:task_id>/unclaim",
+    summary="Release a claimed task (its assignee, a lead or an admin)",
+    roles=WORK_TASKS,
+    body=NoFields,
+    ok=DONE,
+    errors=ACTION_ERRORS,
+)
+def unclaim(task_id: int, body: NoFields) -> ResponseReturnValue:
     principal = me()
     runtime().unclaim(task_id, actor=principal.username, groups=principal.task_groups())
     return jsonify({"id": task_id, "status": "ready", "assignee": None})
 
 
-@bp.post("/tasks/<int:task_id>/assign")
-@requires(*WORK_TASKS)
-def assign(task_id: int) -> ResponseReturnValue:
+@operation(
+    "post",
+    "/tasks/<int:task_id>/assign",
+    summary="Hand a task to an active member of its groups (staff: only a task they hold)",
+    roles=WORK_TASKS,
+    body=AssignRequest,
+    ok=DONE,
+    errors=ACTION_ERRORS,
+)
+def assign(task_id: int, body: AssignRequest) -> ResponseReturnValue:
     """The pages' rule: leads and admins hand any open task to a member of its groups; staff only a task they hold."""
-    body = Reader(json_body(), ("assignee",))
-    assignee = body.text("assignee", required=True, max_length=100)
-    body.done()
     principal = me()
     task = task_access.visible(principal, task_id)
     if task.open:
         try:
-            task_access.check_reassign(principal, task, str(assignee))
+            task_access.check_reassign(principal, task, body.assignee)
         except task_access.ActionRefused as exc:
             raise InvalidInput({"assignee": str(exc)}) from None
-    runtime().assign(task_id, str(assignee), actor=principal.username, groups=principal.task_groups())
-    return jsonify({"id": task_id, "status": "claimed", "assignee": assignee})
+    runtime().assign(task_id, body.assignee, actor=principal.username, groups=principal.task_groups())
+    return jsonify({"id": task_id, "status": "claimed", "assignee": body.assignee})
 
 
-@bp.post("/tasks/<int:task_id>/complete")
-@requires(*WORK_TASKS)
-def complete(task_id: int) -> ResponseReturnValue:
-    body = Reader(json_body(), ("data",))
-    data = body.mapping("data")
-    body.done()
+@operation(
+    "post",
+    "/tasks/<int:task_id>/complete",
+    summary="Complete a task with its form data",
+    roles=WORK_TASKS,
+    body=CompleteRequest,
+    ok=DONE,
+    errors=ACTION_ERRORS,
+)
+def complete(task_id: int, body: CompleteRequest) -> ResponseReturnValue:
     principal = me()
-    status = runtime().complete(task_id, actor=principal.username, data=data, groups=principal.task_groups())
+    status = runtime().complete(task_id, actor=principal.username, data=body.data, groups=principal.task_groups())
     return jsonify({"id": task_id, "status": "completed", "instance_status": status})
