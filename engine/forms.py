@@ -1,14 +1,27 @@
-"""Server-side validation of submitted task data against the model's Camunda form fields."""
+"""Server-side validation of submitted task data against the model's Camunda form fields.
+
+Submitted data is bounded first (nesting depth, text length, number of values, no NUL or lone surrogates:
+``engine.data_limits.TASK_DATA``). A field's ``pattern`` comes from the model, so it runs on RE2, which matches in
+time linear in the text: a pattern like ``(a+)+b`` cannot stall a request. Patterns RE2 does not support
+(backreferences, lookaround) are refused at deploy by ``form_problems``."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import re2
+from lxml import etree
+
+from engine.data_limits import TASK_DATA, problem_in
 from engine.errors import FieldError
+
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+NUMERIC_CONSTRAINTS = ("minlength", "maxlength", "min", "max")
 
 
 @dataclass(frozen=True)
@@ -74,25 +87,94 @@ def _coerce(field: Field, value: Any) -> Any:
     return str(value)
 
 
+# -- patterns ------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why a form field's ``pattern`` cannot be used (RE2 syntax: no backreferences, no lookaround), or None."""
+    try:
+        _compiled(pattern)
+    except re2.error as exc:
+        detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        return (
+            f"pattern {pattern!r} is not supported ({detail}): patterns run on RE2, which has no backreferences "
+            "or lookaround, so that no input can make them slow"
+        )
+    return None
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def form_problems(task: etree._Element) -> list[str]:
+    """Deploy checks of a task's Camunda form fields: patterns RE2 can run, numeric constraints that are numbers.
+    Each message names the field; the caller names the task (its element id)."""
+    problems = []
+    for field in task.iterfind(f".//{{{CAMUNDA}}}formField"):
+        name = field.get("id") or "?"
+        for constraint in field.iterfind(f".//{{{CAMUNDA}}}constraint"):
+            kind, config = constraint.get("name") or "", constraint.get("config")
+            if kind == "pattern":
+                problem = pattern_problem(config or "")
+                if problem:
+                    problems.append(f"form field {name!r}: {problem}")
+            elif kind in NUMERIC_CONSTRAINTS and _number(config) is None:
+                problems.append(f"form field {name!r}: constraint {kind} needs a number, not {config!r}")
+    return problems
+
+
+def constraint_number(constraints: Mapping[str, str | None], name: str) -> float | None:
+    """A numeric constraint; one that is not a number (only possible in models deployed before the deploy check)
+    is ignored rather than failing every submission."""
+    return _number(constraints.get(name)) if constraints.get(name) not in (None, "") else None
+
+
 def _constraint_error(field: Field, value: Any) -> str | None:
     c = field.constraints
     if isinstance(value, str):
-        if c.get("minlength") and len(value) < int(c["minlength"] or 0):
+        shortest, longest = constraint_number(c, "minlength"), constraint_number(c, "maxlength")
+        if shortest is not None and len(value) < shortest:
             return f"must be at least {c['minlength']} characters"
-        if c.get("maxlength") and len(value) > int(c["maxlength"] or 0):
+        if longest is not None and len(value) > longest:
             return f"must be at most {c['maxlength']} characters"
-        if c.get("pattern") and not re.fullmatch(c["pattern"] or "", value):
-            return f"must match the pattern {c['pattern']}"
+        if c.get("pattern"):
+            pattern = c["pattern"] or ""
+            if pattern_problem(pattern):
+                return f"cannot be checked: the form's {pattern_problem(pattern)}"
+            if _compiled(pattern).fullmatch(value) is None:
+                return f"must match the pattern {pattern}"
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if c.get("min") is not None and value < float(c["min"] or 0):
+        low, high = constraint_number(c, "min"), constraint_number(c, "max")
+        if low is not None and value < low:
             return f"must be at least {c['min']}"
-        if c.get("max") is not None and value > float(c["max"] or 0):
+        if high is not None and value > high:
             return f"must be at most {c['max']}"
     return None
 
 
+def _bounds_error(submitted: Mapping[str, Any]) -> FieldError | None:
+    """The first way ``submitted`` exceeds ``TASK_DATA``, named by its top-level field."""
+    problem = problem_in(dict(submitted), TASK_DATA)
+    if problem is None:
+        return None
+    name = re.split(r"[.\[]", problem.path, maxsplit=1)[0] or "data"
+    return FieldError(name, problem.message if problem.path in (name, "") else f"at {problem.path}: {problem.message}")
+
+
 def validate(task_spec: Any, submitted: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-    """Return (clean values, errors). Tasks without a form accept any JSON object."""
+    """Return (clean values, errors). Tasks without a form accept any JSON object within ``TASK_DATA``'s bounds."""
+    too_big = _bounds_error(submitted)
+    if too_big is not None:
+        return {}, [too_big]
     fields = fields_of(task_spec)
     if not fields:
         return dict(submitted), []

@@ -7,7 +7,7 @@ import ast
 import difflib
 import re
 import threading
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Collection, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,6 +19,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from engine.dialects import JornadaParser, is_iso_literal
 from engine.durations import DurationError, parse_duration
 from engine.errors import Problem
+from engine.forms import form_problems
 from engine.sandbox import SandboxError, check
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -143,11 +144,33 @@ def read(name: str, data: bytes) -> SourceFile:
     if source.root.tag != f"{{{BPMN}}}definitions":
         source.problem(f"the root element is {_compact(source.root.tag)!r}, not bpmn:definitions", source.root)
         return source
-    _check_schema(source)
+    duplicated = _check_unique_ids(source)
+    _check_schema(source, duplicated)
     return source
 
 
-def _check_schema(source: SourceFile) -> None:
+def _check_unique_ids(source: SourceFile) -> set[str]:
+    """Every id used by more than one element, each refused naming the elements and their lines (the schema
+    only says such an id "is not a valid value of the atomic type 'xs:ID'"). Returns the ids."""
+    assert source.root is not None
+    by_id: dict[str, list[etree._Element]] = {}
+    for node in source.root.iter():
+        # ids of the OMG schemas (BPMN, DI) are xs:ID; an extension's (a camunda:formField's) are its own
+        if isinstance(node.tag, str) and node.tag.startswith("{http://www.omg.org/spec/") and node.get("id"):
+            by_id.setdefault(node.get("id") or "", []).append(node)
+    duplicated = {key: nodes for key, nodes in by_id.items() if len(nodes) > 1}
+    for key, nodes in duplicated.items():
+        uses = ", ".join(f"{_compact(node.tag)} on line {node.sourceline}" for node in nodes)
+        what = "process id" if all(etree.QName(n).localname == "process" for n in nodes) else "id"
+        message = f"{what} {key!r} is used {len(nodes)} times ({uses}); every id in a file must be unique"
+        source.problems.append(Problem(source.name, key, nodes[1].sourceline, message))
+    return set(duplicated)
+
+
+_NOT_AN_ID = re.compile(r"attribute '(\w+)': '([^']*)' is not a valid value of the atomic type 'xs:ID'")
+
+
+def _check_schema(source: SourceFile, duplicated: Collection[str] = ()) -> None:
     assert source.root is not None
     VALIDATOR.preprocess(source.root)  # as SpiffWorkflow does before it validates (bpmn-js correlation tags)
     with _SCHEMA_LOCK:
@@ -156,6 +179,16 @@ def _check_schema(source: SourceFile) -> None:
     for line, message in errors[:10]:
         found = re.match(r"Element '([^']+)'", message)
         element = _element_near(source.root, line, found[1] if found else None)
+        not_an_id = _NOT_AN_ID.search(message)
+        if not_an_id and not_an_id[2] in duplicated:
+            continue  # named by _check_unique_ids
+        if not_an_id:
+            message = (
+                f"{not_an_id[1]} {not_an_id[2]!r} is not a valid id: start it with a letter or _, "
+                "then use only letters, digits, _, - and ."
+            )
+            source.problems.append(Problem(source.name, element, line, message))
+            continue
         if found and "This element is not expected" in message:
             message = f"{_compact(found[1])} is not allowed here"
         source.problems.append(Problem(source.name, element, line, f"not valid BPMN 2.0: {_compact(message)}"))
@@ -260,7 +293,15 @@ def _check_flows(source: SourceFile, process: etree._Element) -> None:
                 )
 
 
+def _check_start_events(source: SourceFile, process: etree._Element) -> None:
+    """A process starts at a start event (the library's own check, at parse time, comes after every other
+    finding and would not be read first). A sub-process's start event is checked by the library."""
+    if process.find("bpmn:startEvent", NS) is None:
+        source.problem(f"process {_label(process)!r} has no start event: add one where the journey begins", process)
+
+
 def _check_process(source: SourceFile, process: etree._Element, topics: Container[str]) -> None:
+    _check_start_events(source, process)
     _check_flows(source, process)
     lanes = _lanes(process)
     for task in process.xpath(".//bpmn:userTask | .//bpmn:manualTask | .//bpmn:task", namespaces=NS):
@@ -271,6 +312,8 @@ def _check_process(source: SourceFile, process: etree._Element, topics: Containe
             if kind is None:
                 message = "task has no type, so a person must complete it, but it has no role: make it a user task "
                 message += "with candidate groups, or put it in a lane"
+            source.problem(message, task)
+        for message in form_problems(task):
             source.problem(message, task)
         assignee = task.get(f"{{{CAMUNDA}}}assignee") or ""
         if "${" in assignee or "#{" in assignee:
@@ -375,6 +418,8 @@ def parse_all(
         if owner is not None and _executable(process_parser.node):
             owners[pid] = owner
     _add_dependencies(parser, deployed, problems, sources)
+    if _check_recursion(parser, sources):
+        return parser, owners, problems  # the library would recurse building the specs
     for pid, source in owners.items():
         try:
             parser.get_spec(pid)
@@ -427,6 +472,53 @@ def _add_dependencies(
                     )
                 continue
             parser.add_bpmn_xml(root, filename=f"deployed:{pid}")
+
+
+def _check_recursion(parser: JornadaParser, sources: list[SourceFile]) -> bool:
+    """Refuse a call activity of the upload whose called process calls back, directly or through others, into
+    the process holding it: each run would start another one, for ever. True if one was found."""
+    found = False
+    calls: dict[str, list[tuple[etree._Element, str]]] = {}  # process id -> [(call activity, called process id)]
+    for pid, process_parser in parser.process_parsers.items():
+        for node in process_parser.node.iterfind(".//bpmn:callActivity", NS):
+            called = node.get("calledElement")
+            if called:
+                calls.setdefault(pid, []).append((node, called))
+
+    def path_back(start: str, target: str) -> list[str] | None:
+        """The shortest chain of calls from ``start`` to ``target``, both included."""
+        previous: dict[str, str | None] = {start: None}
+        pending = [start]
+        while pending:
+            current = pending.pop(0)
+            if current == target:
+                chain = [current]
+                while (before := previous[chain[-1]]) is not None:
+                    chain.append(before)
+                return chain[::-1]
+            for _node, called in calls.get(current, []):
+                if called not in previous:
+                    previous[called] = current
+                    pending.append(called)
+        return None
+
+    for pid, process_parser in parser.process_parsers.items():
+        source = next((s for s in sources if s.name == process_parser.filename), None)
+        if source is None:  # a deployed process pulled in for its callers
+            continue
+        for node, called in calls.get(pid, []):
+            chain = path_back(called, pid)
+            if chain is None:
+                continue
+            found = True
+            cycle = " -> ".join([pid, *chain])
+            how = "calls its own process" if called == pid else f"calls process {called!r}, which calls back into it"
+            source.problem(
+                f"call activity {_label(node)!r} {how} ({cycle}): a process must not call itself, directly or "
+                "through the processes it calls, or it would never end",
+                node,
+            )
+    return found
 
 
 def _problem_of(exc: ValidationException, source: SourceFile, fallback_id: str | None = None) -> Problem:

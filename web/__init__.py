@@ -10,7 +10,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_decimal, get_locale
-from werkzeug.exceptions import HTTPException
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine.config import load_config
 from engine.errors import EngineError
@@ -18,8 +19,10 @@ from engine.keys import secret_key
 from engine.runtime import Runtime
 from web.extensions import babel, csrf, login_manager
 from web.i18n import LANGUAGES, ROLE_LABELS, select_locale
+from web.params import BoundedInt
 
 STATIC = Path(__file__).resolve().parent / "static"
+MAX_BODY_BYTES = 5 * 1024 * 1024  # a bigger request body is refused whole (413)
 
 
 def _build_runtime(config: dict[str, Any]) -> Runtime:
@@ -32,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, runtime: Runtime | No
     """The app for ``config`` (a mapping of overrides on top of config.toml and JORNADA_* variables)."""
     settings = load_config(config)
     app = Flask(__name__)
+    app.url_map.converters["int"] = BoundedInt  # before any rule: an id no id column holds matches no route (404)
     app.config.update(
         JORNADA=settings,
         SECRET_KEY=secret_key(settings),
@@ -42,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, runtime: Runtime | No
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
-        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.extensions["jornada.runtime"] = runtime or _build_runtime(settings)
 
@@ -81,7 +85,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
-    from web import cs_labels, permissions, users
+    from web import cs_labels, payload_limits, permissions, users
     from web.context import problems_json, runtime, status_of
 
     # flask-login calls one of these at most once per request and keeps the result.
@@ -89,14 +93,6 @@ def _register_hooks(app: Flask) -> None:
     def load_user(user_id: str) -> users.Principal | None:
         with runtime().store.reading() as conn:
             return users.load_principal(conn, int(user_id))
-
-    @login_manager.request_loader
-    def load_token_user(req: Any) -> users.Principal | None:
-        header = req.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            return None
-        with runtime().store.reading() as conn:
-            return users.principal_for_token(conn, header[len("Bearer ") :].strip())
 
     # the nav shows the screens the permissions open
     app.jinja_env.globals.update(
@@ -127,6 +123,9 @@ def _register_hooks(app: Flask) -> None:
         )
         return response
 
+    # NUL characters and lone surrogates anywhere, JSON too deep or too big: 400 naming the field, before any view
+    app.before_request(payload_limits.check_request)
+
     @app.get("/favicon.ico")
     def favicon() -> ResponseReturnValue:
         return send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml")
@@ -149,6 +148,13 @@ def _register_hooks(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
+        if isinstance(exc, RequestEntityTooLarge):
+            limit = (app.config["MAX_CONTENT_LENGTH"] or 0) // (1024 * 1024)
+            exc.description = _("The request is larger than the limit of %(mb)d MB.", mb=limit)
         if wants_json():
-            return jsonify({"error": exc.name, "message": exc.description}), code
+            body: dict[str, Any] = {"error": exc.name, "message": exc.description}
+            fields = getattr(exc, "fields", None)  # the field(s) a refusal names (web.params, web.payload_limits)
+            if fields:
+                body["fields"] = fields
+            return jsonify(body), code
         return render_template("errors/error.html", code=code, message=exc.description), code

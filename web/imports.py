@@ -28,6 +28,7 @@ KIND_LABELS = {
 ERRORS = {
     "empty_file": _l("The file is empty: the first row must name the columns (%(expected)s)."),
     "not_utf8": _l("The file is not UTF-8 text: byte %(byte)s at byte offset %(offset)s (save it as CSV UTF-8)."),
+    "nul_character": _l("The file holds a NUL character at byte offset %(offset)s."),
     "not_csv": _l("The row cannot be read as CSV: %(reason)s"),
     "missing_column": _l("The column %(column)s is missing from the header (expected: %(expected)s)."),
     "unknown_column": _l("The column %(column)s is not one of %(expected)s."),

@@ -12,6 +12,7 @@ from engine.errors import EngineError
 from web import inbox_query, saved_filters, task_access, task_format, users
 from web.context import me, read_session, runtime
 from web.inbox_query import InboxFilters
+from web.params import id_list
 from web.permissions import WORK_TASKS, requires
 
 bp = Blueprint("inbox", __name__)
@@ -70,7 +71,7 @@ def bulk() -> ResponseReturnValue:
     action = request.form.get("action")
     target = request.form.get("assignee", "").strip()
     back = task_access.back_to(request.form.get("next"), url_for("inbox.index"))
-    ids = [int(value) for value in request.form.getlist("task") if value.isdigit()]
+    ids = id_list(request.form, "task")
     if action not in ("claim", "reassign"):
         abort(400, description=_("Unknown bulk action %(action)s.", action=action or "—"))
     if not ids:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.execution import OPEN_STATES
 from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition
 from processes.customers import Customer
+from web.params import whole_number
 from web.principal import Principal
 
 VIEWS = ("mine", "groups", "all")
@@ -66,8 +67,8 @@ class InboxFilters:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> InboxFilters:
         text = {f.name: (args.get(f.name) or "").strip()[:200] for f in fields(cls) if f.name != "page"}
-        page = (args.get("page") or "").strip()
-        found = cls(**text, page=int(page) if page.isdigit() and int(page) > 0 else 1)  # type: ignore[arg-type]
+        page = whole_number(args.get("page")) or 1  # page() clamps it to the last page
+        found = cls(**text, page=page)  # type: ignore[arg-type]
         return replace(
             found,
             view=found.view if found.view in VIEWS else "mine",

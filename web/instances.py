@@ -24,6 +24,7 @@ from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInsta
 from processes.customers import Customer
 from web.context import me, read_session, runtime, status_of
 from web.inbox_query import process_names
+from web.params import MAX_PAGE, whole_number
 from web.permissions import LEADS, READ_INSTANCES, requires
 from web.task_format import moment
 
@@ -88,7 +89,7 @@ class Filters:
             errors["status"] = _("Status: “%(value)s” is not a status.", value=status)
             status = ""
         page_text = args.get("page", "1").strip() or "1"
-        page = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+        page = whole_number(page_text, high=MAX_PAGE) or 1
         if page_text != str(page):
             errors["page"] = _("Page: “%(value)s” is not a page number.", value=page_text)
         found = cls(

@@ -25,6 +25,7 @@ from web.audit import day_field
 from web.context import me, read_session, runtime
 from web.inbox_query import process_names
 from web.model_text import translate
+from web.params import id_list
 from web.permissions import KPIS, LEADS, requires
 
 bp = Blueprint("kpis", __name__)
@@ -350,7 +351,7 @@ def acknowledge(alert_id: int) -> ResponseReturnValue:
 @bp.post("/alerts/acknowledge")
 @requires(*LEADS)
 def acknowledge_selected() -> ResponseReturnValue:
-    chosen = [int(v) for v in request.form.getlist("alert") if v.isdigit()]
+    chosen = id_list(request.form, "alert")
     if not chosen:
         flash(_("Alerts: tick at least one alert to acknowledge."), "error")
     _acknowledge(chosen)

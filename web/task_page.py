@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.forms import Field, fields_of
+from engine.forms import Field, constraint_number, fields_of
 from engine.lint import BPMN, CAMUNDA
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from engine.specs import single_process
@@ -99,7 +99,7 @@ class Input:
 
 def _kind(f: Field) -> str:
     if f.type == "string":
-        return "textarea" if int(f.constraints.get("maxlength") or 0) > LONG_TEXT else "text"
+        return "textarea" if (constraint_number(f.constraints, "maxlength") or 0) > LONG_TEXT else "text"
     return {"long": "number", "boolean": "checkbox", "date": "date", "enum": "select"}.get(f.type, "text")
 
 

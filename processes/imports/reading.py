@@ -98,6 +98,10 @@ class Reader:
                 raise FileRefused(
                     RowError(self.line_number, "", "not_utf8", {"byte": f"0x{bad}", "offset": offset + exc.start})
                 ) from None
+            if "\x00" in line:  # no text column holds a NUL (PostgreSQL refuses it outright)
+                raise FileRefused(
+                    RowError(self.line_number, "", "nul_character", {"offset": offset + raw.index(b"\x00")})
+                )
             if offset == 0 and line.startswith(BOM):
                 line = line[1:]
             yield line

@@ -21,6 +21,7 @@ from processes.surveys import KINDS as SURVEY_KINDS
 MESSAGES: dict[str, str] = {
     "empty_file": "the file is empty: the first row must name the columns ({expected})",
     "not_utf8": "the file is not UTF-8 text: byte {byte} at byte offset {offset} (save it as CSV UTF-8)",
+    "nul_character": "the file holds a NUL character at byte offset {offset}",
     "not_csv": "the row cannot be read as CSV: {reason}",
     "missing_column": "the column {column} is missing from the header (expected: {expected})",
     "unknown_column": "the column {column} is not one of {expected}",

@@ -174,6 +174,15 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_row_and_byte(acme: Runtim
     assert counts(acme)["product_event"] == 0
 
 
+def test_a_file_holding_a_nul_character_is_refused_naming_the_row_and_offset(acme: Runtime) -> None:
+    data = b"customer_id,name,at,properties\nC-1,log\x00in,2025-01-01,\n"
+    with pytest.raises(ImportRefused) as caught:
+        run(acme, "events", data)
+    (error,) = caught.value.errors
+    assert str(error) == "row 2: the file holds a NUL character at byte offset 38"
+    assert counts(acme)["product_event"] == 0
+
+
 def test_a_byte_order_mark_and_columns_in_another_order_are_fine(acme: Runtime) -> None:
     text = "\ufeffat,new_mrr,customer_id\r\n2025-01-01,100,C-1\r\n"
     assert run(acme, "mrr", text).rows == 1

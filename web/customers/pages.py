@@ -19,6 +19,7 @@ from processes.customer_query import SORTS, ListFilters, customers_page, owners
 from processes.customers import BANDS, LANGUAGES, SEGMENTS, STAGES
 from web.context import me, read_session, runtime
 from web.customers import READ, WRITE, bp, display, labels
+from web.params import whole_number
 from web.permissions import READ_INSTANCES, WORK_TASKS, requires
 
 PAGE_SIZE = 50
@@ -45,12 +46,9 @@ def _filters(args: Mapping[str, str]) -> tuple[str, ListFilters, dict[str, str]]
     if sort not in SORTS:
         errors["sort"] = _("“%(value)s” is not a column to sort by.", value=sort)
         sort = "health"
-    try:
-        page = max(1, int(args.get("page") or 1))
-    except ValueError:
-        errors["page"] = _("The page must be a whole number.")
-        page = 1
-    if page > MAX_PAGE:  # an offset past what SQL integers hold would be a database error, not an empty page
+    # an offset past what SQL integers hold would be a database error, not an empty page
+    page = whole_number(args.get("page") or "1", high=MAX_PAGE)
+    if page is None:
         errors["page"] = _("The page must be a whole number.")
         page = 1
     owner = (args.get("owner") or "").strip() or None
