@@ -383,7 +383,8 @@ class Execution:
         self._timers_at_load = rows
 
     def scrub_data(self, keep: Collection[str]) -> None:
-        """Keep only the ``keep`` keys in the data of every task and (sub)workflow of this instance."""
+        """Keep only the ``keep`` keys in the data of every task and (sub)workflow of this instance, and none of the
+        engine's own notes on finished tasks (a caught message's payload is kept there)."""
         workflows = [self.workflow, *self.workflow.subprocesses.values()]
         for workflow in workflows:
             workflow.data = {k: v for k, v in workflow.data.items() if k in keep}
@@ -391,6 +392,8 @@ class Execution:
                 kept = {k: v for k, v in task.data.items() if k in keep}
                 task.data.clear()
                 task.data.update(kept)
+                if task.has_state(TaskState.FINISHED_MASK):  # caught message payloads, multi-instance items
+                    task.internal_data.clear()
         self.record("instance_data_scrubbed", {"kept": sorted(keep)})
 
     # -- lookups -------------------------------------------------------------------------------------------

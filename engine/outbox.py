@@ -20,6 +20,11 @@ from engine.store import Store
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+MAIL = "mail"
+# a mail whose recipient is erased once it has left (or has finally failed to leave): the certificate of deletion
+# goes to an address the purge has otherwise forgotten, and the outbox must not keep it
+MAIL_FORGET_RECIPIENT = "mail.forget_to"
+FORGOTTEN = "[erased after sending]"
 
 
 class Transport(Protocol):
@@ -66,11 +71,20 @@ class SessionMailer:
     now: datetime
 
     def queue_mail(self, recipient: str, subject: str, body: str) -> int:
-        row = Outbox(kind="mail", recipient=recipient, subject=subject, body=body, created_at=self.now, attempts=0)
-        self.session.add(row)
-        self.session.flush()
-        self.session.info["outbox_queued"] = True
-        return row.id
+        return queue_mail(self.session, self.now, recipient, subject, body)
+
+
+def queue_mail(
+    session: Session, now: datetime, recipient: str, subject: str, body: str, *, forget_recipient: bool = False
+) -> int:
+    """Queue a mail in ``session``'s transaction; returns its outbox id. With ``forget_recipient`` the address is
+    erased from the outbox once the mail has been sent (or has failed for the last time)."""
+    kind = MAIL_FORGET_RECIPIENT if forget_recipient else MAIL
+    row = Outbox(kind=kind, recipient=recipient, subject=subject, body=body, created_at=now, attempts=0)
+    session.add(row)
+    session.flush()
+    session.info["outbox_queued"] = True
+    return row.id
 
 
 class OutboxSender:
@@ -107,8 +121,12 @@ class OutboxSender:
                 except (OSError, smtplib.SMTPException) as exc:
                     row.last_error = f"{exc.__class__.__name__}: {exc}"
                     log.warning("outbox %s not sent: %s", outbox_id, row.last_error)
+                    if row.attempts >= MAX_ATTEMPTS and row.kind == MAIL_FORGET_RECIPIENT:
+                        row.recipient = FORGOTTEN  # never sent, never retried: the address is not kept either
                     continue
                 row.sent_at = self.clock.now()
                 row.last_error = None
+                if row.kind == MAIL_FORGET_RECIPIENT:
+                    row.recipient = FORGOTTEN
                 sent += 1
         return sent

@@ -23,7 +23,7 @@ from engine import FrozenClock, MessageNotDelivered, Runtime
 from engine.forms import Field
 from engine.models import Alert, HumanTask, ProcessInstance
 from engine.scheduler import run_once
-from processes import demo_book, health, ingest, playbooks, surveys
+from processes import demo_book, health, ingest, playbooks, purge, surveys
 from processes.customers import Contact, Customer, Invoice, create_customer
 from processes.events import PlaybookRun
 from processes.ingest import Incoming
@@ -60,6 +60,8 @@ COMPANIES = [
 ]
 # Choices that move a journey forward most of the time (loops still happen, as in life).
 PREFERRED = {"exam_result": ("pass", 0.75), "outcome": ("paid", 0.6), "severity": ("normal", 0.5)}
+# Deletion agreements keep the data a few weeks at most (the form allows ten years: the demo would never purge).
+RETENTION_DAYS = (0, 0, 7, 30)
 
 
 def fill(field: Field, rng: random.Random, today: date) -> Any:
@@ -112,9 +114,34 @@ class Simulation:
             done += 1
         return done
 
+    def release_held_purges(self) -> None:
+        """A purge held back by the customer's open instances (a ticket still waiting for its survey): security
+        cancels them and retries the deletion, as the incident tells them to."""
+        with self.runtime.store.session() as s:
+            held = s.execute(
+                select(ProcessInstance.id, ProcessInstance.customer_id).where(
+                    ProcessInstance.status == "incident", ProcessInstance.incident.contains(purge.HELD_BACK)
+                )
+            ).all()
+        for instance_id, customer_id in held:
+            with self.runtime.store.session() as s:
+                others = s.execute(
+                    select(ProcessInstance.id).where(
+                        ProcessInstance.customer_id == customer_id,
+                        ProcessInstance.id != instance_id,
+                        ProcessInstance.status.not_in(purge.FINAL),
+                    )
+                ).scalars()
+                still_open = list(others)
+            for other in still_open:
+                self.runtime.cancel(other, actor="gabi", reason="customer offboarded: its data is being purged")
+            self.runtime.retry(instance_id, actor="gabi", reason="open instances cancelled")
+
     def form_data(self, row: HumanTask) -> dict[str, Any]:
         today = self.clock.now().date()
         data = {f.id: fill(f, self.rng, today) for f in self.runtime.task_view(row.id).fields if not f.readonly}
+        if "retention_days" in data:
+            data["retention_days"] = self.rng.choice(RETENTION_DAYS)
         money = [key for key in data if "mrr" in key]
         if money and row.customer_id:  # an MRR figure: the customer's own, grown (expansions mostly grow)
             with self.runtime.store.session() as s:
@@ -300,6 +327,7 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
                 sim_runtime.start("customer_journey", actor="sales-bot", customer_id=cid)
             if step < steps - args.idle_hours // 4:
                 sim.work_tasks(share=0.35)
+                sim.release_held_purges()
             sim.product_events(customers + book)
             if step % 6 == 0:
                 sim.occurrences(customers + book)

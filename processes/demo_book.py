@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processes.customers import Contact, Customer, Invoice, create_customer, record_mrr
+from processes.customers import AccessGrant, Contact, Customer, Invoice, MrrMovement, create_customer, record_mrr
 from processes.events import record_event
 from processes.surveys import record_answer
 
@@ -48,6 +49,7 @@ def _moment(day: date, rng: random.Random, tz: Any) -> datetime:
     )
 
 
+LATEST = (MrrMovement.at.desc(), MrrMovement.id.desc())
 TROUBLED = 0.3  # below this engagement a customer also pays late and keeps opening tickets
 
 
@@ -131,6 +133,20 @@ def _mrr_history(session: Session, rng: random.Random, customer: Customer, profi
         record_mrr(session, customer, now - timedelta(days=rng.randint(5, 55)), 0.0)
     if customer.mrr == 0:
         customer.stage = "churned"
+        _revoke_access(session, customer)
+
+
+def _revoke_access(session: Session, customer: Customer) -> None:
+    """A customer who churned before the demo began had its accesses revoked when it left (at its last movement,
+    the churn): the book holds no churned customer with an open grant."""
+    churned_at = session.execute(
+        select(MrrMovement.at).where(MrrMovement.customer_id == customer.id).order_by(*LATEST).limit(1)
+    ).scalar_one()
+    grants = session.execute(
+        select(AccessGrant).where(AccessGrant.customer_id == customer.id, AccessGrant.revoked_at.is_(None))
+    ).scalars()
+    for grant in grants:
+        grant.revoked_at, grant.revoked_by = churned_at, "demo"
 
 
 def _answers(

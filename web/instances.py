@@ -22,9 +22,11 @@ from engine.execution import OPEN_STATES
 from engine.interventions import FINAL
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from processes.customers import Customer
+from web import payload_limits
 from web.context import me, read_session, runtime, status_of
 from web.inbox_query import process_names
 from web.params import MAX_PAGE, whole_number
+from web.payload_limits import PayloadRefused
 from web.permissions import LEADS, READ_INSTANCES, requires
 from web.task_format import moment
 
@@ -338,13 +340,28 @@ def diagram(instance_id: str) -> ResponseReturnValue:
     return Response(found, mimetype="application/xml")
 
 
-def _run(operation: str, instance_id: str, element: str, reason: str) -> str:
+def _variables(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The retry form's optional variables: a JSON object within the request limits, or a message saying why not."""
+    if not text.strip():
+        return None, None
+    try:
+        value = payload_limits.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, _("Variables: not valid JSON (%(reason)s).", reason=exc.msg)
+    except PayloadRefused as exc:
+        return None, _("Variables: %(problem)s.", problem=next(iter(exc.fields.values())))
+    if not isinstance(value, dict):
+        return None, _('Variables: write a JSON object, e.g. {"delay": "P2D"}.')
+    return value, None
+
+
+def _run(operation: str, instance_id: str, element: str, reason: str, data: dict[str, Any] | None) -> str:
     rt, actor = runtime(), me().username
     if operation == "cancel":
         rt.cancel(instance_id, actor=actor, reason=reason)
         return _("Instance cancelled.")
     if operation == "retry":
-        status = rt.retry(instance_id, actor=actor, reason=reason)
+        status = rt.retry(instance_id, actor=actor, reason=reason, data=data)
         return _("Incident retried; the instance is now %(status)s.", status=status_label(status))
     if operation == "skip":
         status = rt.skip(instance_id, element, actor=actor, reason=reason)
@@ -365,10 +382,13 @@ def operate(instance_id: str, operation: str) -> ResponseReturnValue:
         errors["element"] = _("Step: choose the step.")
     if not reason:
         errors["reason"] = _("Reason: say why; it is kept in the audit trail.")
+    data, problem = _variables(request.form.get("variables", "")) if operation == "retry" else (None, None)
+    if problem:
+        errors["variables"] = problem
     code = 422
     if not errors:
         try:
-            flash(_run(operation, instance_id, element, reason), "success")
+            flash(_run(operation, instance_id, element, reason, data), "success")
             return redirect(url_for("instances.show", instance_id=instance_id), 303)
         except FormValidationError as exc:
             errors = {e.field: e.message for e in exc.errors}

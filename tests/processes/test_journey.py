@@ -113,6 +113,7 @@ def test_a_customer_goes_from_prospect_to_churned_and_leaves_an_export_a_certifi
     assert len(purged) > 40 and all(e.redacted and '"redacted":true' in e.payload for e in purged)
     assert sorted(json.loads(redaction.payload)["seqs"]) == [e.seq for e in purged]
     assert "SSO login loops" not in driver.instance(ticket).state_json
+    assert "budget cut" not in driver.instance(journey).state_json  # the caught message's payload too
     with driver.runtime.store.session() as s:
         assert audit.verify(s).ok
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import zipfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import audit
+from processes import demo, demo_book
 from processes.customers import AccessGrant, Contact, Customer
 from processes.events import ProductEvent, record_event
 from processes.surveys import SurveyAnswer, record_answer
@@ -140,6 +142,65 @@ def test_an_unverified_revocation_goes_back_to_the_checklist_for_what_is_left(dr
     assert None not in grants(driver).values()
 
 
+def test_a_revocation_verified_by_hand_while_grants_remain_goes_back_to_the_checklist(driver: Driver) -> None:
+    iid = driver.start("access_revocation")
+    driver.complete("revocation_checklist", iid, revoke_admin_accounts=False)
+    assert driver.task_data("confirm_access_revoked", iid)["open_grants"] == 1
+
+    # security ticks "all access verified as revoked": the gateway reads the grants, not the box
+    assert driver.complete("confirm_access_revoked", iid, all_access_revoked=True) == "running"
+    assert driver.open_elements(iid) == ["revocation_checklist"]
+    assert grants(driver)["admin_accounts"] is None
+    driver.complete("revocation_checklist", iid)
+    assert driver.complete("confirm_access_revoked", iid, all_access_revoked=True) == "completed"
+    assert driver.ended(iid) == ["access_revoked"]
+    assert (driver.final_data(iid)["open_grants"], None in grants(driver).values()) == (0, False)
+
+
+def test_a_grant_the_checklist_cannot_tick_keeps_the_revocation_open(driver: Driver) -> None:
+    with driver.runtime.unit() as u:
+        u.session.add(AccessGrant(customer_id=CUSTOMER, item="vpn", detail="site-to-site VPN"))
+    iid = driver.start("access_revocation")
+    driver.complete("revocation_checklist", iid)
+    data = driver.task_data("confirm_access_revoked", iid)
+    assert (data["access_remaining"], data["open_grants"]) == (["vpn"], 1)
+    assert driver.complete("confirm_access_revoked", iid, all_access_revoked=True) == "running"
+    assert driver.open_elements(iid) == ["revocation_checklist"]  # never "revoked" while the VPN stays open
+
+
+def test_the_demo_book_leaves_no_churned_customer_with_an_open_grant(driver: Driver) -> None:
+    with driver.runtime.unit() as u:
+        demo_book.add_book(
+            u.session,
+            random.Random(1),  # two of the forty churn
+            count=40,
+            first_number=100,
+            now=u.now,
+            owners=["ana"],
+            names=["Book"],
+            config=dict(driver.runtime.config),
+        )
+    with driver.runtime.store.session() as s:
+        churned = s.execute(select(Customer.id).where(Customer.stage == "churned")).scalars().all()
+        still_open = s.execute(
+            select(AccessGrant.customer_id).where(
+                AccessGrant.customer_id.in_(churned), AccessGrant.revoked_at.is_(None)
+            )
+        ).all()
+    assert churned and still_open == []
+
+
+def test_the_demo_staff_cancel_what_holds_a_purge_back_and_retry_it(driver: Driver) -> None:
+    ticket = driver.start("support", {"subject": "Slow export", "severity": "normal"})
+    deletion = driver.start("deletion")
+    driver.complete("confirm_deletion_agreement", deletion)
+    assert driver.status(deletion) == "incident"
+
+    demo.Simulation(driver.runtime, driver.clock, random.Random(1)).release_held_purges()
+    assert (driver.status(ticket), driver.status(deletion)) == ("cancelled", "completed")
+    assert driver.customer().purged_at is not None
+
+
 # -- data_export -----------------------------------------------------------------------------------------
 def test_the_export_archive_is_built_with_its_checksum_and_delivered(driver: Driver) -> None:
     iid = driver.start("data_export")
@@ -195,7 +256,7 @@ def test_deletion_purges_the_customer_and_mails_a_certificate_to_the_former_addr
         assert audit.verify(s).ok
 
 
-def test_deletion_erases_contacts_survey_comments_and_event_properties_but_keeps_the_scores(driver: Driver) -> None:
+def test_a_confidential_purge_erases_contacts_comments_and_event_properties_but_keeps_scores(driver: Driver) -> None:
     with driver.runtime.unit() as u:
         customer = u.session.get(Customer, CUSTOMER)
         assert customer is not None
@@ -223,7 +284,7 @@ def test_deletion_erases_contacts_survey_comments_and_event_properties_but_keeps
             now=u.now,
         )
     iid = driver.start("deletion")
-    driver.complete("confirm_deletion_agreement", iid, agreement_reference="DEL-7")
+    driver.complete("confirm_deletion_agreement", iid, agreement_reference="DEL-7", purge_scope="confidential")
     assert driver.final_data(iid)["deleted_contacts"] == 1
     with driver.runtime.store.session() as s:
         assert s.execute(select(Contact)).first() is None

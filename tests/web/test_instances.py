@@ -327,3 +327,27 @@ def test_a_finished_instance_offers_no_operations(client_for: Client, journey: d
         "end": "done",
     }
     assert json.loads(doc.xpath("//pre[@id='current-data']")[0].text_content())["note"] == "t3"
+
+
+def test_a_lead_retries_a_timer_incident_supplying_the_missing_variable(
+    client_for: Client, runtime: Runtime, people: dict
+) -> None:
+    from tests.engine.test_integrity import WAIT
+
+    runtime.deploy({"w.bpmn": WAIT}, actor="dan")
+    with runtime.unit() as u:
+        u.session.add(Customer(id="C-9", name="Initech", created_at=u.now))
+    iid = runtime.start("wait", actor="sam", customer_id="C-9")
+    lead = client_for("lea")
+    before = snapshot(runtime, iid)
+    for bad, message in (("{not json", "not valid JSON"), ("[1, 2]", "JSON object"), ('{"a": "\\u0000"}', "NUL")):
+        status, body = post(lead, iid, "retry", reason="delay supplied", variables=bad)
+        assert status == 422, body
+        error = html.fromstring(body).get_element_by_id("retry-variables-error").text_content()
+        assert message in error
+        assert snapshot(runtime, iid) == before
+
+    assert post(lead, iid, "retry", reason="delay supplied", variables='{"delay": "P2D"}')[0] == 303
+    assert snapshot(runtime, iid)[1] == "waiting"
+    [(actor, payload)] = audited(runtime, iid, "incident_retried")
+    assert actor == "lea" and payload["reason"] == "delay supplied"
