@@ -221,7 +221,7 @@ def test_the_download_link_keeps_the_filters(golden: Runtime, client_for: Callab
         ("from=2026-01-01&to=yesterday", "to", "To: “yesterday” is not a date (YYYY-MM-DD)."),
         ("segment=giant", "segment", "Segment: “giant” is not a segment."),
         ("owner=nobody", "owner", "Owner: “nobody” owns no customer."),
-        ("from=<script>&segment=%00", "from", "From: “&lt;script&gt;” is not a date (YYYY-MM-DD)."),
+        ("from=<script>", "from", "From: “&lt;script&gt;” is not a date (YYYY-MM-DD)."),
         ("from=9999-12-01&to=9999-12-31", "from", "From: 9999-12-01 is outside the years 1900–2999."),
         ("from=2026-01-01&to=0001-01-31", "to", "To: 0001-01-31 is outside the years 1900–2999."),
         ("from=2016-01-01&to=2026-01-01", "to", "To: a period covers at most 10 years."),
