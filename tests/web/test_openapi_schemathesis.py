@@ -99,10 +99,7 @@ def _failures(schema: Any, label: str, mode: GenerationMode, headers: dict[str, 
     operation = next(op.ok() for op in schema.get_all_operations() if op.ok().label == label)
     excluded = [positive_data_acceptance] if label in BEYOND_THE_SCHEMA else []
     strategy = operation.as_strategy(generation_mode=mode)
-    if mode is GenerationMode.POSITIVE:
-        strategy = strategy.map(_plausible)
-    else:
-        strategy = strategy.filter(_sent_as_generated)
+    strategy = strategy.map(_plausible) if mode is GenerationMode.POSITIVE else strategy.filter(_sent_as_generated)
 
     @BOUNDED
     @given(case=strategy)
