@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from engine import anchors, audit, kpi
 from engine.config import load_config
-from engine.errors import EngineError
+from engine.errors import EngineError, Problem
 from engine.execution import OPEN_STATES
 from engine.handlers import HandlerRegistry
 from engine.keys import MissingKeyError
@@ -64,8 +64,13 @@ def cmd_init_db(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_deploy(rt: Runtime, args: argparse.Namespace) -> int:
     files = {str(path): Path(path).read_bytes() for path in args.files}
+    shown: set[Problem] = set()
     for deployed in rt.deploy(files, actor=args.actor):
         print(deployed)
+        for warning in deployed.warnings:
+            if warning not in shown:  # a file's warning on no process comes with each of its processes
+                shown.add(warning)
+                print(f"  {warning}")
     return 0
 
 

@@ -17,7 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "database_url": "sqlite:///var/jornada.db",
     "data_dir": "var",
     "sandbox": {"budget_seconds": 1.0, "memory_mb": 512},
-    "engine": {"max_steps_per_operation": 1000},
+    "engine": {"max_steps_per_operation": 1000, "default_group": "cs_lead"},
     "scheduler": {"timer_interval_seconds": 10, "sweep_interval_seconds": 60, "run_in_web": False},
     "mail": {
         "transport": "log",

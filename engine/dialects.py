@@ -11,6 +11,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ReceiveTask, SendTask, ServiceTask
@@ -23,7 +24,13 @@ from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaIntermediateThrowEventParser,
     CamundaStartEventParser,
 )
-from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser, CamundaTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import (
+    BusinessRuleTaskParser,
+    CallActivityParser,
+    CamundaTaskParser,
+    ScriptTaskParser,
+    SubWorkflowParser,
+)
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
@@ -31,13 +38,120 @@ from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from engine.expressions import rewrite_expressions
+
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 JORNADA_NSMAP = {**NSMAP, "spiffworkflow": SPIFF_NS}
 
-# Keys under which user-task attributes from the XML node are kept in ``task_spec.extensions``.
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+# Keys under which user-task attributes from the XML node are kept in ``task_spec.extensions``: the Camunda 7
+# attributes, or else Zeebe's assignmentDefinition, or else BPMN's potentialOwner / humanPerformer.
 CANDIDATE_GROUPS = "camunda:candidateGroups"
+CANDIDATE_USERS = "camunda:candidateUsers"
 ASSIGNEE = "camunda:assignee"
 PRIORITY = "camunda:priority"
+# The group a human step with no role (no candidate groups, no lane) is offered to: config [engine] default_group.
+DEFAULT_GROUP = "cs_lead"
+
+_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_EXPRESSION = re.compile(r"^\s*(?:[$#]\{(?P<juel>.*)\}|=(?P<feel>.*))\s*$", re.DOTALL)
+_RESOURCE = re.compile(r"^(user|group)\((.*)\)$")
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def expression_of(value: str) -> str | None:
+    """The expression inside ``${…}``, ``#{…}`` (JUEL) or after ``=`` (FEEL), or None for a literal."""
+    found = _EXPRESSION.match(value)
+    if found is None:
+        return None
+    return (found["juel"] if found["juel"] is not None else found["feel"] or "").strip()
+
+
+def data_path(value: str) -> list[str] | None:
+    """``${csm}`` / ``${customer.csm}`` / ``=customer.csm`` -> ["customer", "csm"]; None for anything else."""
+    expression = expression_of(value)
+    if expression is None or not _PATH.match(expression):
+        return None
+    return expression.split(".")
+
+
+def resolve_assignee(value: str | None, data: Mapping[str, Any]) -> str | None:
+    """The user a task's assignee names: a literal user, or a variable/property path read from ``data`` (the task
+    data when it becomes ready). Anything that resolves to no user name (missing, empty, not text, another kind of
+    expression) is None: the task is then ready in its groups."""
+    if not value or not value.strip():
+        return None
+    if expression_of(value) is None:
+        return value.strip()[:100]
+    path = data_path(value)
+    if path is None:
+        return None
+    found: Any = data
+    for key in path:
+        if not isinstance(found, Mapping) or key not in found:
+            return None
+        found = found[key]
+    if isinstance(found, bool) or not isinstance(found, str | int):
+        return None
+    name = str(found).strip()
+    return name if name and len(name) <= 100 else None
+
+
+def static_names(value: str) -> list[str] | None:
+    """Comma-separated names (``csm, support``) or a FEEL list of strings (``=["csm", "support"]``); None when the
+    value is another expression, which the engine does not evaluate."""
+    expression = expression_of(value)
+    if expression is None:
+        return [name.strip() for name in value.split(",") if name.strip()]
+    if expression.startswith("[") and expression.endswith("]"):
+        names = _QUOTED.findall(expression)
+        if _QUOTED.sub("", expression[1:-1]).replace(",", "").strip() == "":
+            return [name.strip() for name in names if name.strip()]
+    return None
+
+
+def role_attributes(node: etree._Element) -> dict[str, str]:
+    """{CANDIDATE_GROUPS, CANDIDATE_USERS, ASSIGNEE: text} as the human step ``node`` declares them, each from the
+    first of: the camunda: attributes, zeebe:assignmentDefinition, bpmn:potentialOwner / bpmn:humanPerformer."""
+    camunda = NSMAP["camunda"]
+    found: dict[str, str] = {}
+    for key, attribute in (
+        (CANDIDATE_GROUPS, "candidateGroups"),
+        (CANDIDATE_USERS, "candidateUsers"),
+        (ASSIGNEE, "assignee"),
+    ):
+        value = (node.get(f"{{{camunda}}}{attribute}") or "").strip()
+        if value:
+            found[key] = value
+    for zeebe in node.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}assignmentDefinition"):
+        for key, attribute in (
+            (CANDIDATE_GROUPS, "candidateGroups"),
+            (CANDIDATE_USERS, "candidateUsers"),
+            (ASSIGNEE, "assignee"),
+        ):
+            value = (zeebe.get(attribute) or "").strip()
+            if value:
+                found.setdefault(key, value)
+    groups: list[str] = []
+    users: list[str] = []
+    for tag in ("potentialOwner", "humanPerformer", "performer"):
+        expression = f"{{{BPMN_NS}}}{tag}/{{{BPMN_NS}}}resourceAssignmentExpression/{{{BPMN_NS}}}formalExpression"
+        for formal in node.iterfind(expression):  # a resourceRef names a bpmn:resource, which is no group
+            for text in formal.itertext():
+                for part in (p.strip() for p in text.split(",")):
+                    kind = _RESOURCE.match(part)
+                    if kind and kind[2].strip():
+                        (users if kind[1] == "user" else groups).append(kind[2].strip())
+                    elif part:
+                        (users if tag != "potentialOwner" else groups).append(part)
+    if groups:
+        found.setdefault(CANDIDATE_GROUPS, ",".join(dict.fromkeys(groups)))
+    if users:
+        found.setdefault(CANDIDATE_USERS, ",".join(dict.fromkeys(users)))
+    return found
+
 
 _ISO_LITERAL = re.compile(
     r"^\s*(R\d*/)?(P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
@@ -58,6 +172,33 @@ def quote_timer_literals(root: etree._Element) -> None:
         for node in root.iter(full_tag(tag)):
             if node.text and is_iso_literal(node.text):
                 node.text = repr(node.text.strip())
+
+
+class _StandardLoopMixin:
+    """Multi-instance the BPMN standard way (``loopDataInputRef`` / ``inputDataItem``, as bpmn.io's plain editor,
+    spiff-arena and Zeebe-exported files write it) besides Camunda 7's ``camunda:collection``: the Camunda parser
+    reads only the latter."""
+
+    def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
+        standard = loop_characteristics.find(f"{{{BPMN_NS}}}loopDataInputRef") is not None
+        if standard and loop_characteristics.get(f"{{{NSMAP['camunda']}}}collection") is None:
+            TaskParser._add_multiinstance_task(self, loop_characteristics)  # type: ignore[arg-type]
+        else:
+            super()._add_multiinstance_task(loop_characteristics)  # type: ignore[misc]
+
+
+def drop_data_stores(root: etree._Element) -> None:
+    """Data stores are drawn, not run: the engine keeps no store behind them. Remove the stores and the data
+    associations that read or write one (the library refuses a store it has no implementation of); the deploy
+    lint warns about each."""
+    stores = {ref.get("id") for ref in root.iter(full_tag("dataStoreReference"))}
+    for tag, end in (("dataInputAssociation", "sourceRef"), ("dataOutputAssociation", "targetRef")):
+        for association in list(root.iter(full_tag(tag))):
+            refs = {(ref.text or "").strip() for ref in association.iterfind(full_tag(end))}
+            if refs & stores:
+                association.getparent().remove(association)
+    for store in list(root.iter(full_tag("dataStore"))):
+        store.getparent().remove(store)
 
 
 class HandlerServiceTask(ServiceTask):
@@ -93,7 +234,7 @@ class MessageEventDefinition(CamundaMessage):
         my_task.internal_data[self.name] = event.payload
 
 
-class ServiceTaskParser(CamundaTaskParser):
+class ServiceTaskParser(_StandardLoopMixin, CamundaTaskParser):
     def create_task(self) -> HandlerServiceTask:
         topic = self.node.get(f"{{{NSMAP['camunda']}}}topic")
         if not topic:
@@ -106,22 +247,17 @@ class ServiceTaskParser(CamundaTaskParser):
         return HandlerServiceTask(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
 
 
-class _RoleMixin:
+class _RoleMixin(_StandardLoopMixin):
     """Keeps the role attributes of a human step (user, manual or untyped task) in ``task_spec.extensions``."""
 
     node: Any
 
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
         extensions: dict[str, Any] = super().parse_extensions(node)  # type: ignore[misc]
-        camunda = NSMAP["camunda"]
-        for key, attribute in (
-            (CANDIDATE_GROUPS, "candidateGroups"),
-            (ASSIGNEE, "assignee"),
-            (PRIORITY, "priority"),
-        ):
-            value = self.node.get(f"{{{camunda}}}{attribute}")
-            if value:
-                extensions[key] = value.strip()
+        extensions.update(role_attributes(self.node))
+        priority = self.node.get(f"{{{NSMAP['camunda']}}}priority")
+        if priority:
+            extensions[PRIORITY] = priority.strip()
         return extensions
 
 
@@ -143,7 +279,7 @@ def _with_messages(base: type) -> type:
     return type(base.__name__.replace("Camunda", "Jornada"), (_MessageMixin, base), {})
 
 
-class _ExternalMixin:
+class _ExternalMixin(_StandardLoopMixin):
     """Camunda's "Implementation: External" on a send or business rule task: it runs the topic's handler, like a
     service task. Without a topic a send task throws its message (and a business rule task needs DMN)."""
 
@@ -195,6 +331,18 @@ class JornadaParser(CamundaParser):
         full_tag("receiveTask"): (_with_messages(CamundaReceiveTaskParser), ReceiveTask),
         full_tag("businessRuleTask"): (JornadaBusinessRuleTaskParser, BusinessRuleTask),
         **{
+            full_tag(tag): (
+                type(f"Jornada{parser.__name__}", (_StandardLoopMixin, parser), {}),
+                CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag(tag)][1],
+            )
+            for tag, parser in (
+                ("scriptTask", ScriptTaskParser),
+                ("subProcess", SubWorkflowParser),
+                ("callActivity", CallActivityParser),
+                ("transaction", SubWorkflowParser),
+            )
+        },
+        **{
             full_tag(tag): (_with_messages(parser), CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag(tag)][1])
             for tag, parser in (
                 ("startEvent", CamundaStartEventParser),
@@ -210,7 +358,9 @@ class JornadaParser(CamundaParser):
         super().__init__(namespaces=JORNADA_NSMAP, validator=VALIDATOR if validate else None)
 
     def add_bpmn_xml(self, bpmn: etree._Element, filename: str | None = None) -> None:
+        rewrite_expressions(bpmn)  # JUEL ${…} / FEEL =… -> sandbox Python; deploy refused what it cannot translate
         quote_timer_literals(bpmn)
+        drop_data_stores(bpmn)
         super().add_bpmn_xml(bpmn, filename)
 
     def _find_dependencies(self, process: etree._Element) -> None:

@@ -42,12 +42,18 @@ class FormValidationError(EngineError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One deploy-lint finding: the file, the element id and the line it is about."""
+    """One deploy-lint finding: the file, the element id and the line it is about. An "error" refuses the deploy;
+    a "warning" names what the engine does differently from what the model may mean, and the deploy goes on."""
 
     file: str
     element_id: str | None
     line: int | None
     message: str
+    severity: str = "error"  # "error" or "warning"
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == "warning"
 
     def __str__(self) -> str:
         where = self.file
@@ -55,13 +61,16 @@ class Problem:
             where += f":{self.line}"
         if self.element_id:
             where += f" (element {self.element_id!r})"
-        return f"{where}: {self.message}"
+        return f"{where}: warning: {self.message}" if self.is_warning else f"{where}: {self.message}"
 
 
 class DeployError(EngineError):
+    """The deploy was refused: ``problems`` are the errors that refuse it, ``warnings`` what else was found."""
+
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("deploy refused:\n" + "\n".join(f"  {p}" for p in problems))
+        self.problems = [p for p in problems if not p.is_warning]
+        self.warnings = [p for p in problems if p.is_warning]
+        super().__init__("deploy refused:\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
 class MessageNotDelivered(EngineError):

@@ -24,7 +24,16 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import alerts, audit, specs
-from engine.dialects import ASSIGNEE, CANDIDATE_GROUPS, PRIORITY, MessageEventDefinition
+from engine.dialects import (
+    ASSIGNEE,
+    CANDIDATE_GROUPS,
+    CANDIDATE_USERS,
+    DEFAULT_GROUP,
+    PRIORITY,
+    MessageEventDefinition,
+    resolve_assignee,
+    static_names,
+)
 from engine.dml import Prepared
 from engine.durations import DurationError, parse_duration
 from engine.errors import ConflictError
@@ -183,6 +192,7 @@ class Execution:
     projected: Projection | None = None
     saved: bool = False
     max_steps: int = DEFAULT_MAX_STEPS
+    default_group: str = DEFAULT_GROUP  # the queue of a human step with no role: [engine] default_group
     failed: bool = False  # this operation raised an incident: the save keeps the instance in ``incident``
 
     @property
@@ -337,13 +347,12 @@ class Execution:
     def _add_human_task(self, task_id: str, task: Task) -> None:
         spec = task.task_spec
         ext: Mapping[str, str] = getattr(spec, "extensions", None) or {}
-        groups = [g.strip() for g in (ext.get(CANDIDATE_GROUPS) or spec.lane or "").split(",") if g.strip()]
+        groups, assignee = task_roles(ext, spec.lane, task.data, self.default_group)
         due, warn, stuck = sla_moments(ext, self.now)
         try:
             priority = int(ext.get(PRIORITY) or 50)
         except ValueError:
             priority = 50
-        assignee = ext.get(ASSIGNEE) or None
         conn = self.conn
         row_id = INSERT_HUMAN_TASK.run_returning(
             conn,
@@ -408,6 +417,20 @@ Projection = tuple[frozenset[str], list[tuple[str, str, datetime]]]  # (ready hu
 def ready_human_tasks(active: list[Task]) -> dict[str, Task]:
     """READY user/manual tasks by id, among ``active`` (a workflow's tasks in ACTIVE states)."""
     return {str(task.id): task for task in active if task.state == TaskState.READY and task.task_spec.manual}
+
+
+def task_roles(
+    ext: Mapping[str, str], lane: str | None, data: Mapping[str, Any], default_group: str
+) -> tuple[list[str], str | None]:
+    """(candidate groups, assignee) of a human task becoming ready with ``data``. Groups: the declared ones (the
+    expressions the engine does not evaluate left out), else the lane's name, else ``default_group``. Assignee: the
+    declared one resolved against ``data`` (nobody when it resolves to nothing), else the only candidate user."""
+    groups = static_names(ext.get(CANDIDATE_GROUPS) or "") or static_names(lane or "") or [default_group]
+    assignee = resolve_assignee(ext.get(ASSIGNEE), data)
+    users = static_names(ext.get(CANDIDATE_USERS) or "") or []
+    if assignee is None and len(users) == 1:
+        assignee = users[0][:100]
+    return list(dict.fromkeys(groups)), assignee
 
 
 def timer_rows(workflow: BpmnWorkflow, active: list[Task]) -> list[tuple[str, str, datetime]]:

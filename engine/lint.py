@@ -5,20 +5,33 @@ from __future__ import annotations
 
 import ast
 import difflib
+import itertools
 import re
 import threading
 from collections.abc import Callable, Collection, Container, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from engine.dialects import JornadaParser, is_iso_literal
+from engine.dialects import (
+    ASSIGNEE,
+    CANDIDATE_GROUPS,
+    CANDIDATE_USERS,
+    DEFAULT_GROUP,
+    JornadaParser,
+    data_path,
+    expression_of,
+    is_iso_literal,
+    role_attributes,
+    static_names,
+)
 from engine.durations import DurationError, parse_duration
 from engine.errors import Problem
+from engine.expressions import is_untranslated, rewrite_expressions
 from engine.forms import form_problems
 from engine.sandbox import SandboxError, check
 
@@ -67,6 +80,17 @@ class SourceFile:
         if element_id is None and node is not None:
             element_id = node.get("id")
         self.problems.append(Problem(self.name, element_id, line, message))
+
+    def warn(self, message: str, node: etree._Element | None = None, element_id: str | None = None) -> None:
+        """A finding that does not refuse the deploy: the engine runs the model, perhaps not as it may be meant."""
+        line = node.sourceline if node is not None else None
+        if element_id is None and node is not None:
+            element_id = node.get("id")
+        self.problems.append(Problem(self.name, element_id, line, message, severity="warning"))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_warning]
 
     def line_of(self, element_id: str | None) -> int | None:
         if self.root is None or not element_id:
@@ -197,6 +221,8 @@ def _check_schema(source: SourceFile, duplicated: Collection[str] = ()) -> None:
 def _check_code(
     source: SourceFile, node: etree._Element, code: str, mode: str, what: str, owner: str, hint: str = ""
 ) -> None:
+    if is_untranslated(node):
+        return  # JUEL/FEEL that rewrite_expressions could not translate: refused there, naming the construct
     try:
         check(code, "exec" if mode == "exec" else "eval")
     except SandboxError as exc:
@@ -300,30 +326,63 @@ def _check_start_events(source: SourceFile, process: etree._Element) -> None:
         source.problem(f"process {_label(process)!r} has no start event: add one where the journey begins", process)
 
 
-def _check_process(source: SourceFile, process: etree._Element, topics: Container[str]) -> None:
+def _check_roles(source: SourceFile, task: etree._Element, lane: str, default_group: str) -> None:
+    """Who a human step goes to (see ``engine.execution.task_roles``); every finding is a warning: the step runs,
+    in the queue the warning names."""
+    kind = {"userTask": "user task", "manualTask": "manual task"}.get(etree.QName(task).localname, "task")
+    label = f"{kind} {_label(task)!r}"
+    roles = role_attributes(task)
+    groups_text, users_text = roles.get(CANDIDATE_GROUPS, ""), roles.get(CANDIDATE_USERS, "")
+    groups = static_names(groups_text) or static_names(lane) or []
+    if groups_text and static_names(groups_text) is None:
+        source.warn(
+            f"{label}: candidate groups {groups_text!r} are an expression, which the engine does not evaluate; "
+            "write the group names (csm, support)",
+            task,
+        )
+    queue = f"the default queue {default_group!r} ([engine] default_group)"
+    where = f"group(s) {', '.join(map(repr, groups))}" if groups else queue
+    users = static_names(users_text) if users_text else []
+    if users is None:
+        source.warn(
+            f"{label}: candidate users {users_text!r} are an expression, which the engine does not evaluate: "
+            f"the task is offered to {where}; write the user names",
+            task,
+        )
+    elif len(users) > 1:
+        source.warn(
+            f"{label}: candidate users {', '.join(users)} are not offered one by one: the task is offered to "
+            f"{where}, where any of them can claim it; name one assignee, or a group, to choose who does it",
+            task,
+        )
+    assignee = roles.get(ASSIGNEE, "")
+    if assignee and expression_of(assignee) is not None and data_path(assignee) is None:
+        source.warn(
+            f"{label}: assignee {assignee!r} is an expression the engine does not evaluate (only a variable or "
+            f"property path such as ${{csm_owner}} or ${{customer.csm}}): the task is offered to {where}",
+            task,
+        )
+    if not groups:
+        untyped = " (and no type, so a person completes it)" if kind == "task" else ""
+        source.warn(
+            f"{label} has no role{untyped}: it is offered to {queue}"
+            + (" when its assignee is not set" if assignee or users else "")
+            + "; set candidate groups or put it in a lane to choose the role",
+            task,
+        )
+
+
+def _check_process(
+    source: SourceFile, process: etree._Element, topics: Container[str], default_group: str = DEFAULT_GROUP
+) -> None:
     _check_start_events(source, process)
     _check_flows(source, process)
     lanes = _lanes(process)
     for task in process.xpath(".//bpmn:userTask | .//bpmn:manualTask | .//bpmn:task", namespaces=NS):
-        groups = (task.get(f"{{{CAMUNDA}}}candidateGroups") or "").strip()
-        if not groups and not lanes.get(task.get("id") or ""):
-            kind = {"userTask": "user task", "manualTask": "manual task"}.get(etree.QName(task).localname)
-            message = f"{kind} has no role: set candidate groups or put it in a lane"
-            if kind is None:
-                message = "task has no type, so a person must complete it, but it has no role: make it a user task "
-                message += "with candidate groups, or put it in a lane"
-            source.problem(message, task)
+        _check_roles(source, task, lanes.get(task.get("id") or "", ""), default_group)
         for message in form_problems(task):
             source.problem(message, task)
-        assignee = task.get(f"{{{CAMUNDA}}}assignee") or ""
-        if "${" in assignee or "#{" in assignee:
-            source.problem(f"assignee {assignee!r} is an expression; set a user name, or leave it empty", task)
-        for prop in task.iterfind(".//camunda:properties/camunda:property", NS):
-            if prop.get("name") in SLA_KEYS:
-                try:
-                    parse_duration(prop.get("value") or "", _EPOCH)
-                except DurationError as exc:
-                    source.problem(f"SLA property {prop.get('name')}: {exc}", prop, task.get("id"))
+        _check_sla(source, task)
     known = sorted(topics) if isinstance(topics, Iterable) else []
     for task in process.xpath(".//bpmn:serviceTask | .//bpmn:sendTask | .//bpmn:businessRuleTask", namespaces=NS):
         topic = task.get(f"{{{CAMUNDA}}}topic")
@@ -332,7 +391,11 @@ def _check_process(source: SourceFile, process: etree._Element, topics: Containe
         kind = etree.QName(task).localname
         if not topic and kind == "sendTask":
             if task.get("messageRef") is None and task.find("bpmn:messageEventDefinition", NS) is None:
-                source.problem("send task sends nothing: set Implementation 'External' and a topic, or a message", task)
+                source.warn(
+                    f"send task {_label(task)!r} sends nothing, so it does nothing and the process goes on: "
+                    "set Implementation 'External' and a topic, or a message",
+                    task,
+                )
         elif not topic:
             what = {"serviceTask": "service task", "businessRuleTask": "business rule task"}[kind]
             extra = " (DMN decision tables are not supported)" if kind == "businessRuleTask" else ""
@@ -361,25 +424,80 @@ def _check_process(source: SourceFile, process: etree._Element, topics: Containe
             _check_code(source, message, expression, "eval", "message payload expression", owner.get("id") or "")
 
 
-def _executable(process: etree._Element) -> bool:
-    return process.get("isExecutable", "false") == "true"
+_FLOW_NODES = (
+    "bpmn:*[contains(local-name(), 'Event') or contains(local-name(), 'Task') or local-name() = 'task'"
+    " or contains(local-name(), 'Gateway') or local-name() = 'subProcess' or local-name() = 'callActivity'"
+    " or local-name() = 'transaction']"
+)
 
 
-def check_semantics(sources: list[SourceFile], topics: Container[str]) -> None:
+def executable_processes(root: etree._Element) -> tuple[list[etree._Element], list[etree._Element]]:
+    """(the processes of a file the engine runs, those of them without an isExecutable attribute). Processes
+    marked isExecutable="true" when any is; else every process that draws something and does not say
+    isExecutable="false" (the BPMN default is false, but designers leave it out and mean it to run)."""
+    processes = root.findall(".//bpmn:process", NS)
+    marked = [process for process in processes if process.get("isExecutable") == "true"]
+    if marked:
+        return marked, []
+    implicit = [p for p in processes if p.get("isExecutable") is None and p.xpath(_FLOW_NODES, namespaces=NS)]
+    return implicit, implicit
+
+
+def _check_data_stores(source: SourceFile, executable: list[etree._Element]) -> None:
+    assert source.root is not None
+    drawn = "is drawn only: Jornada keeps no data store, so what the model reads from or writes to it does nothing"
+    referenced: set[str] = set()
+    for process in executable:
+        for ref in process.iterfind(".//bpmn:dataStoreReference", NS):
+            referenced.add(ref.get("dataStoreRef") or "")
+            source.warn(f"data store {_label(ref)!r} {drawn}", ref)
+    for store in source.root.iterfind(".//bpmn:dataStore", NS):
+        if store.get("id") not in referenced:
+            source.warn(f"data store {_label(store)!r} {drawn}", store)
+
+
+def _check_sla(source: SourceFile, task: etree._Element) -> None:
+    """Each SLA property is an ISO duration, and those present run warn <= due <= stuck (an absent due defaults
+    to stuck, so it is not compared)."""
+    spans: dict[str, tuple[timedelta, etree._Element]] = {}
+    for prop in task.iterfind(".//camunda:properties/camunda:property", NS):
+        name = prop.get("name") or ""
+        if name in SLA_KEYS:
+            try:
+                spans[name] = (parse_duration(prop.get("value") or "", _EPOCH), prop)
+            except DurationError as exc:
+                source.problem(f"SLA property {name}: {exc}", prop, task.get("id"))
+    present = [(name, *spans[name]) for name in SLA_KEYS if name in spans]
+    for (early, early_end, early_prop), (late, late_end, late_prop) in itertools.combinations(present, 2):
+        if early_end > late_end:
+            source.problem(
+                f"SLA properties out of order: {early} ({early_prop.get('value')}) is longer than {late} "
+                f"({late_prop.get('value')}); the durations must be sla_warn <= sla_due <= sla_stuck",
+                late_prop,
+                task.get("id"),
+            )
+            return
+
+
+def check_semantics(sources: list[SourceFile], topics: Container[str], default_group: str = DEFAULT_GROUP) -> None:
     """Checks on every executable process; a file without one is refused, naming its processes."""
     for source in sources:
         if source.root is None:
             continue
+        for found in rewrite_expressions(source.root):
+            source.problem(found.message, found.node, found.element_id)
         processes = source.root.findall(".//bpmn:process", NS)
-        executable = [process for process in processes if _executable(process)]
-        for process in executable:
-            _check_process(source, process, topics)
-        for store in source.root.iterfind(".//bpmn:dataStore", NS) if executable else []:
-            source.problem(
-                f"data store {_label(store)!r} is not supported by Jornada's engine: remove it and its references "
-                "(a text annotation can name the system)",
-                store,
+        executable, implicit = executable_processes(source.root)
+        for process in implicit:
+            source.warn(
+                f"process {_label(process)!r} does not say whether it is executable: it is deployed as executable; "
+                "tick 'Executable' in the properties panel (isExecutable=\"true\") to say so",
+                process,
             )
+        for process in executable:
+            _check_process(source, process, topics, default_group)
+        if executable:
+            _check_data_stores(source, executable)
         if not executable:
             for process in processes:
                 source.problem(
@@ -402,8 +520,10 @@ def parse_all(
     parser = JornadaParser(validate=False)  # read() has checked the schema, with every error's line
     problems: list[Problem] = []
     owners: dict[str, SourceFile] = {}
+    runnable: set[tuple[str, str | None]] = set()  # (file, process id)
     for source in sources:
         assert source.root is not None
+        runnable |= {(source.name, process.get("id")) for process in executable_processes(source.root)[0]}
         try:
             parser.add_bpmn_xml(source.root, filename=source.name)
         except ValidationException as exc:
@@ -415,7 +535,7 @@ def parse_all(
         return parser, owners, problems
     for pid, process_parser in parser.process_parsers.items():
         owner = next((s for s in sources if s.name == process_parser.filename), None)
-        if owner is not None and _executable(process_parser.node):
+        if owner is not None and (owner.name, pid) in runnable:
             owners[pid] = owner
     _add_dependencies(parser, deployed, problems, sources)
     if _check_recursion(parser, sources):
@@ -531,19 +651,27 @@ def _problem_of(exc: ValidationException, source: SourceFile, fallback_id: str |
 
 
 def lint(
-    files: Mapping[str, bytes], topics: Container[str], deployed: Callable[[str], str | None]
-) -> tuple[JornadaParser, dict[str, SourceFile], list[Problem]]:
-    """All checks, in order; later stages run only on files that passed the earlier ones."""
+    files: Mapping[str, bytes],
+    topics: Container[str],
+    deployed: Callable[[str], str | None],
+    default_group: str = DEFAULT_GROUP,
+) -> tuple[JornadaParser, dict[str, SourceFile], list[Problem], list[Problem]]:
+    """All checks, in order; later stages run only on files that passed the earlier ones. Returns the parser,
+    {process id: file} of the executable processes, the errors (any refuses the deploy) and the warnings."""
     sources = [read(name, data) for name, data in files.items()]
-    problems = [p for s in sources for p in s.problems]
+
+    def warnings() -> list[Problem]:
+        return [p for s in sources for p in s.problems if p.is_warning]
+
+    problems = [p for s in sources for p in s.errors]
     if problems:
-        return JornadaParser(), {}, problems
-    check_semantics(sources, topics)
-    problems = [p for s in sources for p in s.problems]
+        return JornadaParser(), {}, problems, warnings()
+    check_semantics(sources, topics, default_group)
+    problems = [p for s in sources for p in s.errors]
     if problems:
-        return JornadaParser(), {}, problems
+        return JornadaParser(), {}, problems, warnings()
     parser, owners, problems = parse_all(sources, deployed)
-    problems += [p for s in sources for p in s.problems]
+    problems += [p for s in sources for p in s.errors]
     if not problems and not owners:
         problems = [Problem(s.name, None, None, "the upload has no executable process") for s in sources]
-    return parser, owners, problems
+    return parser, owners, problems, warnings()

@@ -22,7 +22,7 @@ from engine import alerts, audit, forms, interventions, kpi, messages, specs
 from engine import deploy as deploying
 from engine.clock import Clock, SystemClock, TickAhead, engine_clock
 from engine.config import load_config
-from engine.dialects import MessageEventDefinition
+from engine.dialects import DEFAULT_GROUP, MessageEventDefinition
 from engine.dml import Prepared
 from engine.errors import (
     ConflictError,
@@ -93,6 +93,7 @@ class Runtime:
         self.message_starts = messages.MessageStarts()
         self.observers = Observers(handlers, self.config)
         self.max_steps = max_steps_per_operation(self.config)
+        self.default_group = default_group(self.config)
 
     def close(self) -> None:
         if self._own_sandbox:
@@ -131,7 +132,9 @@ class Runtime:
     # -- definitions -----------------------------------------------------------------------------------------
     def deploy(self, files: Mapping[str, bytes], *, actor: str) -> list[deploying.Deployed]:
         with self.unit() as u:
-            return deploying.deploy(u.session, files, topics=self.handlers, actor=actor, now=u.now)
+            return deploying.deploy(
+                u.session, files, topics=self.handlers, actor=actor, now=u.now, default_group=self.default_group
+            )
 
     def _definition(self, session: Session, definition_id: int) -> tuple[str, str]:
         """(process id, BPMN text) of a deployed definition; definitions never change, so they are memoised."""
@@ -172,6 +175,7 @@ class Runtime:
         engine.call_handler = lambda task, topic, props: self._call_handler(ex, task, topic, props)
         ex.workflow.script_engine = engine
         ex.max_steps = self.max_steps
+        ex.default_group = self.default_group
 
     def _load(self, u: Unit, instance_id: str, actor: str, version: int | None = None) -> Execution:
         """``version``: the instance row's version if the caller read it (then a kept copy of that version is
@@ -728,6 +732,13 @@ def max_steps_per_operation(config: Mapping[str, Any]) -> int:
     section = config.get("engine")
     value = section.get("max_steps_per_operation") if isinstance(section, Mapping) else None
     return int(value) if isinstance(value, int) and value > 0 else DEFAULT_MAX_STEPS
+
+
+def default_group(config: Mapping[str, Any]) -> str:
+    """[engine] default_group: the queue of a human step that names no role (default ``cs_lead``)."""
+    section = config.get("engine")
+    value = section.get("default_group") if isinstance(section, Mapping) else None
+    return value.strip() if isinstance(value, str) and value.strip() else DEFAULT_GROUP
 
 
 @dataclass(frozen=True)

@@ -71,4 +71,7 @@ def status_of(exc: EngineError) -> int:
 
 def problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
     """The engine's lint/deploy problems as the JSON answers (API errors, the designer) list them."""
-    return [{"file": p.file, "element": p.element_id, "line": p.line, "message": p.message} for p in problems]
+    return [
+        {"file": p.file, "element": p.element_id, "line": p.line, "message": p.message, "severity": p.severity}
+        for p in problems
+    ]

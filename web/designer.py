@@ -4,8 +4,13 @@ drafts, deploys, uploads, downloads, a blank template and a version comparison.
 
 The editor posts the model as the raw XML request body (Content-Type application/xml) with the CSRF token in the
 X-CSRFToken header, and reads JSON answers: ``{"ok", "message", "problems": [{"file", "element", "line",
-"message"}]}``. A refusal the designer can act on (a model the engine will not deploy) is an answer like any other,
-``"ok": false`` with status 200, so the browser does not report it as a failed request.
+"message", "severity"}]}`` (severity "error" refuses a deploy, "warning" does not). A refusal the designer can act
+on (a model the engine will not deploy) is an answer like any other, ``"ok": false`` with status 200, so the browser
+does not report it as a failed request.
+
+Deploying is two steps: ``deploy/review`` answers with the engine's findings and the elements added, removed or
+changed since the latest version (nothing is stored); the editor shows them and asks the designer to confirm before
+it posts ``deploy``.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from engine import deploy as deploying
 from engine.deploy import latest
 from engine.diff import LAYOUT, ElementChange, compare
 from engine.errors import DeployError, NotFound, Problem
-from engine.lint import BPMN, NS, lint, read
+from engine.lint import BPMN, NS, executable_processes, lint, read
 from engine.models import ProcessDefinition
 from engine.runtime import Unit
 from engine.specs import parse_xml
@@ -40,7 +45,7 @@ from web.permissions import DESIGN, requires
 
 bp = Blueprint("designer", __name__)
 
-PROCESS_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,99}$")
+PROCESS_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")  # an XML NCName (ASCII), as a BPMN id must be
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 XML_TYPE = "application/xml"
 
@@ -154,9 +159,31 @@ def _source_xml(session: Session, process_id: str, which: str) -> str:
 
 
 # -- checking ----------------------------------------------------------------------------------------------------
+def _severity(problem: Problem) -> str:
+    """ "error" (refuses a deploy) or "warning" (the engine runs the model, perhaps not as meant)."""
+    return str(getattr(problem, "severity", "error"))
+
+
+def _errors(problems: Sequence[Problem]) -> list[Problem]:
+    return [p for p in problems if _severity(p) != "warning"]
+
+
 def _answer(ok: bool, message: str, problems: Sequence[Problem] = (), **extra: Any) -> ResponseReturnValue:
     """The editor's JSON answer; ``ok`` is false when the request was refused (nothing was stored)."""
     return jsonify({"ok": ok, "message": message, "problems": problems_json(problems), **extra})
+
+
+def _changes_json(changes: Sequence[ElementChange]) -> list[dict[str, Any]]:
+    return [
+        {
+            "element": c.element_id,
+            "kind": c.kind,
+            "type": c.element_type,
+            "name": c.name,
+            "changes": [{"key": d.key, "before": d.before, "after": d.after} for d in c.changes],
+        }
+        for c in changes
+    ]
 
 
 def _engine_lint(file_name: str, data: bytes) -> list[Problem]:
@@ -167,7 +194,14 @@ def _engine_lint(file_name: str, data: bytes) -> list[Problem]:
             found = latest(session, process_id)
             return found.bpmn_xml if found else None
 
-        return lint({file_name: data}, runtime().handlers, deployed_xml)[2]
+        found = lint({file_name: data}, runtime().handlers, deployed_xml, **_group())
+        return [*found[2], *(found[3] if len(found) > 3 else [])]  # the errors, then the warnings
+
+
+def _group() -> dict[str, str]:
+    """The engine's queue for human steps that name no role, for the lint and the deploy (when it has one)."""
+    group = getattr(runtime(), "default_group", None)
+    return {"default_group": group} if isinstance(group, str) else {}
 
 
 def _model_body() -> bytes:
@@ -179,10 +213,9 @@ def _model_body() -> bytes:
 
 
 def _main_process(root: etree._Element) -> str | None:
-    """The id a file is filed under: its first executable process, else its first process."""
+    """The id a file is filed under: its first process the engine runs (as deploy decides), else its first."""
     processes = root.findall(f".//{{{BPMN}}}process", NS)
-    executable = [p for p in processes if p.get("isExecutable") == "true"]
-    chosen = (executable or processes or [None])[0]
+    chosen = (executable_processes(root)[0] or processes or [None])[0]
     return chosen.get("id") if chosen is not None else None
 
 
@@ -260,7 +293,8 @@ def new() -> ResponseReturnValue:
     errors = {}
     if not PROCESS_ID.match(process_id):
         errors["process_id"] = _(
-            "Use a letter or _ first, then letters, digits, _ or - (at most 100), e.g. renewal_review."
+            "A process id may contain only letters (A-Z, a-z, without accents), digits, _, - and ., with no spaces; "
+            "it starts with a letter or _ and has at most 100 characters, e.g. renewal_review."
         )
     else:
         with read_session() as session:
@@ -315,10 +349,14 @@ def upload() -> ResponseReturnValue:
         found = latest(session, process_id)
     _save_draft(process_id, xml, found.version if found else None, f"upload:{name}")
     message = _("%(file)s saved as the draft of %(id)s.", file=name, id=process_id)
-    if problems:
-        message += " " + _("The engine found %(count)s problem(s) to fix before deploying.", count=len(problems))
+    errors = _errors(problems)
+    if errors:
+        message += " " + _("The engine found %(count)s problem(s) to fix before deploying.", count=len(errors))
+    if len(problems) > len(errors):
+        message += " " + _("The engine has %(count)s warning(s) about it.", count=len(problems) - len(errors))
     flash(message, "warning" if problems else "success")
-    target = url_for("designer.editor", process_id=process_id)
+    # with findings, the editor checks the model as it opens and pins every one of them
+    target = url_for("designer.editor", process_id=process_id, check=1 if problems else None)
     if wants_json:
         return _answer(True, message, problems, redirect=target)
     return redirect(target, 303)
@@ -417,6 +455,39 @@ def check(process_id: str) -> ResponseReturnValue:
     return _answer(True, message, problems)
 
 
+@bp.post("/<process_id>/deploy/review")
+@requires(*DESIGN)
+def review_deploy(process_id: str) -> ResponseReturnValue:
+    """What deploying the posted model would do, for the designer to confirm: the engine's findings (errors refuse
+    it) and the elements added, removed or changed since the latest version. Nothing is stored."""
+    data = _model_body()
+    with read_session() as session:
+        entry = _entry(session, process_id)
+        found = latest(session, process_id)
+        before_xml = found.bpmn_xml if found else _EMPTY_MODEL
+        before_version = found.version if found else None
+    problems = _engine_lint(entry.file_name, data)
+    if _errors(problems):
+        return _answer(False, _("The engine refused to deploy this model."), problems)
+    changes = compare(before_xml, data.decode("utf-8"))
+    if before_version is not None and not changes:
+        message = _("Nothing to deploy: the model is identical to version %(version)s.", version=before_version)
+        return _answer(True, message, problems, changes=[], identical=True)
+    if before_version is None:
+        message = _("Deploy %(id)s as its first version?", id=process_id)
+    else:
+        message = _(
+            "Deploy as version %(version)s? %(count)s element(s) differ from version %(latest)s.",
+            version=before_version + 1,
+            count=len(changes),
+            latest=before_version,
+        )
+    return _answer(True, message, problems, changes=_changes_json(changes), identical=False)
+
+
+_EMPTY_MODEL = f'<definitions xmlns="{BPMN}"/>'
+
+
 @bp.post("/<process_id>/draft")
 @requires(*DESIGN)
 def save_draft(process_id: str) -> ResponseReturnValue:
@@ -426,8 +497,35 @@ def save_draft(process_id: str) -> ResponseReturnValue:
     source = read(file_name, data)
     if source.root is None:  # not XML the engine can read at all; a schema slip can wait in a draft
         return _answer(False, _("The draft was not saved."), source.problems)
+    unchanged = _unchanged_message(process_id, data.decode("utf-8"))
+    if unchanged:
+        return _answer(True, unchanged, unchanged=True)
     _save_draft(process_id, data.decode("utf-8"), int_param(request.args, "based_on", default=0) or None, "editor")
     return _answer(True, _("Draft saved."))
+
+
+def _same_model(stored: str, xml: str) -> bool:
+    """``xml`` is ``stored``, or differs only where no element, property or layout changes (the editor's own
+    formatting and exporter attributes): engine.diff finds nothing."""
+    if stored == xml:
+        return True
+    try:
+        return not compare(stored, xml)
+    except (etree.XMLSyntaxError, ValueError):
+        return False
+
+
+def _unchanged_message(process_id: str, xml: str) -> str | None:
+    """Why saving ``xml`` as the draft would change nothing: it is the draft already, or (with no draft) the latest
+    deployed version; else None."""
+    with read_session() as session:
+        draft = _draft(session, process_id)
+        if draft is not None:
+            return _("Nothing to save: the draft is already this model.") if _same_model(draft.bpmn_xml, xml) else None
+        found = latest(session, process_id)
+        if found is not None and _same_model(found.bpmn_xml, xml):
+            return _("Nothing to save: the model is identical to version %(version)s.", version=found.version)
+    return None
 
 
 @bp.post("/<process_id>/draft/discard")
@@ -451,7 +549,7 @@ def deploy(process_id: str) -> ResponseReturnValue:
     try:
         with audited_unit() as u:  # the new version and the end of its draft, together or not at all
             results = deploying.deploy(
-                u.session, {file_name: data}, topics=runtime().handlers, actor=me().username, now=u.now
+                u.session, {file_name: data}, topics=runtime().handlers, actor=me().username, now=u.now, **_group()
             )
             changed = [r for r in results if r.changed]
             if changed:
@@ -465,7 +563,9 @@ def deploy(process_id: str) -> ResponseReturnValue:
     for result in changed:
         flash(_("%(id)s version %(version)s deployed.", id=result.process_id, version=result.version), "success")
     target = next((r for r in changed if r.process_id == process_id), changed[0])
-    return _answer(True, "", redirect=url_for("designer.editor", process_id=target.process_id))
+    warnings = [w for r in results for w in getattr(r, "warnings", [])]
+    message = _("The engine has %(count)s warning(s) about it.", count=len(warnings)) if warnings else ""
+    return _answer(True, message, warnings, redirect=url_for("designer.editor", process_id=target.process_id))
 
 
 @bp.get("/<process_id>/compare")

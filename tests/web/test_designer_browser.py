@@ -54,6 +54,7 @@ def test_a_designer_changes_the_stuck_duration_in_the_panel_and_new_tasks_get_it
     expect(page.page.locator("#designer-dirty")).to_be_visible()
     page.screenshot("edited")
     page.page.get_by_role("button", name="Deploy as a new version").click()
+    page.page.get_by_role("dialog").get_by_role("button", name="Confirm and deploy").click()
     page.page.get_by_text("support version 2 deployed.").wait_for()
     page.screenshot("deployed")
 

@@ -3,6 +3,17 @@
 // texts those libraries pass to translate(…), {placeholders} included; a text missing here stays English.
 import { pageLanguage } from './i18n';
 
+// What an element or process id may contain (an XML NCName, ASCII only), said instead of "must be a valid QName".
+const ID_RULE_EN = 'An ID may contain only letters (A-Z, a-z, without accents), digits, _, - and ., and starts with a letter or _, e.g. review_contract.';
+const ID_RULE_PT = 'Um ID pode conter apenas letras (A-Z, a-z, sem acentos), dígitos, _, - e ., e começa com uma letra ou _, por exemplo revisar_contrato.';
+
+/** English texts replaced by clearer ones. */
+export const EN = {
+  'ID must not contain spaces.': 'ID must not contain spaces. ' + ID_RULE_EN,
+  'ID must not contain prefix.': 'ID must not contain a prefix (nothing before “:”). ' + ID_RULE_EN,
+  'ID must be a valid QName.': ID_RULE_EN
+};
+
 /** Brazilian Portuguese for the texts a designer meets in the editor (palette, context pad, replace menu, panel). */
 export const PT_BR = {
   // palette
@@ -223,9 +234,9 @@ export const PT_BR = {
   'Process documentation': 'Documentação do processo',
   'ID must not be empty.': 'O ID não pode ficar vazio.',
   'ID must be unique.': 'O ID precisa ser único.',
-  'ID must not contain spaces.': 'O ID não pode conter espaços.',
-  'ID must not contain prefix.': 'O ID não pode conter prefixo.',
-  'ID must be a valid QName.': 'O ID precisa ser um QName válido.',
+  'ID must not contain spaces.': 'O ID não pode conter espaços. ' + ID_RULE_PT,
+  'ID must not contain prefix.': 'O ID não pode conter prefixo (nada antes de “:”). ' + ID_RULE_PT,
+  'ID must be a valid QName.': ID_RULE_PT,
   'Assignee': 'Responsável',
   'Candidate groups': 'Grupos candidatos',
   'Candidate users': 'Usuários candidatos',
@@ -434,7 +445,7 @@ export const PT_BR = {
     'O objeto de dados precisa ser colocado dentro de um pool/participante.'
 };
 
-const DICTIONARIES = { 'pt-BR': PT_BR };
+const DICTIONARIES = { 'pt-BR': PT_BR, 'en': EN };
 
 /**
  * The properties panel hands its own translate service to bpmn-js's texts but not to the generic controls of

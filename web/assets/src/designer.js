@@ -2,7 +2,8 @@
 // data-upload-url data-download-name data-messages='{…}'> holding .designer-canvas and .designer-panel; the toolbar
 // buttons carry data-action (check, save-draft, deploy, download) and #designer-upload is the file input.
 // The Modeler edits the Camunda 7 attributes the engine reads; bpmnlint runs in the browser, the engine's deploy
-// lint on the server, and both pin their findings to the elements.
+// lint on the server, and both pin their findings to the elements (errors red, warnings amber). Deploying first asks
+// the server what would change (deploy/review) and deploys only once the designer confirms that list.
 import Modeler from 'bpmn-js/lib/Modeler';
 import {
   BpmnPropertiesPanelModule,
@@ -13,6 +14,7 @@ import lintModule from 'bpmn-js-bpmnlint';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 
 import { PanelTranslateModule, translateModule } from './bpmn-i18n';
+import { PanelFilterModule } from './panel-filter';
 import { format, messages } from './i18n';
 import lintConfig from './lint-config';
 import { isMissingDiagram, jsonAttribute, postJSON } from './format';
@@ -42,6 +44,7 @@ class Designer {
         BpmnPropertiesProviderModule,
         CamundaPlatformPropertiesProviderModule,
         SlaModule,
+        PanelFilterModule,
         lintModule,
         translateModule(),
         PanelTranslateModule
@@ -51,6 +54,9 @@ class Designer {
       jornadaSla: jsonAttribute(root, 'data-sla', {})
     });
     this.modeler.on('commandStack.changed', () => this.markDirty(true));
+    this.modeler.on('linting.completed', ({ issues }) => this.markLintIssues(issues || {}));
+    this.lintMarked = [];
+    this.review = document.getElementById('designer-review');
     window.addEventListener('beforeunload', (event) => {
       if (this.dirty) {
         event.preventDefault();
@@ -117,6 +123,28 @@ class Designer {
     }
   }
 
+  /** Outline the elements bpmnlint reports on (its badge alone is easy to miss on a large diagram). */
+  markLintIssues(issues) {
+    const canvas = this.modeler.get('canvas');
+    const registry = this.modeler.get('elementRegistry');
+    for (const id of this.lintMarked) {
+      if (registry.get(id)) {
+        canvas.removeMarker(id, 'jr-lint-error');
+        canvas.removeMarker(id, 'jr-lint-warning');
+      }
+    }
+    this.lintMarked = [];
+    for (const [id, list] of Object.entries(issues)) {
+      const element = registry.get(id);
+      if (!element || element.waypoints || !element.parent) {
+        continue; // flows keep their own colour; the process itself has no outline
+      }
+      const error = list.some((issue) => issue.category === 'error');
+      canvas.addMarker(id, error ? 'jr-lint-error' : 'jr-lint-warning');
+      this.lintMarked.push(id);
+    }
+  }
+
   async load() {
     this.setStatus(this.messages.loading);
     try {
@@ -126,6 +154,9 @@ class Designer {
       }
       await this.importXML(await response.text());
       this.setStatus('');
+      if (!this.showCarriedProblems() && new URLSearchParams(window.location.search).get('check') === '1') {
+        await this.check(); // e.g. after an upload the engine had findings on: pin them all
+      }
     } catch (err) {
       this.setStatus(format(this.messages.loadFailed, err.message || err), 'error');
     }
@@ -197,19 +228,108 @@ class Designer {
       return;
     }
     this.markDirty(false);
+    if (saved.data.unchanged) { // the same model as the draft (or the deployed version): no new draft
+      this.setStatus(saved.data.message, 'ok');
+      return;
+    }
     const linted = await postJSON(this.root.getAttribute('data-lint-url'), xml, 'application/xml');
     this.report(linted, [saved.data.message || this.messages.saved, linted.data.message].filter(Boolean).join(' '));
   }
 
+  /** Ask the server what would change, show it with the engine's warnings, and deploy once confirmed. */
   async deploy() {
+    const xml = await this.xml();
+    this.setStatus(this.messages.reviewing);
+    const review = await postJSON(this.root.getAttribute('data-deploy-url') + '/review', xml, 'application/xml');
+    this.report(review, review.data.message);
+    if (!review.ok || review.data.identical) {
+      return;
+    }
+    if (!(await this.confirmDeploy(review.data))) {
+      this.setStatus(this.messages.deployCancelled);
+      return;
+    }
     this.setStatus(this.messages.deploying);
-    const result = await postJSON(this.root.getAttribute('data-deploy-url'), await this.xml(), 'application/xml');
+    const result = await postJSON(this.root.getAttribute('data-deploy-url'), xml, 'application/xml');
     if (result.ok && result.data.redirect) {
       this.markDirty(false);
+      this.carryProblems(result.data.redirect, result.data.problems || []);
       window.location.assign(result.data.redirect);
       return;
     }
     this.report(result);
+  }
+
+  /** The confirmation dialog: the changed elements and the warnings; resolves true when the designer confirms. */
+  confirmDeploy(review) {
+    const dialog = this.review;
+    if (!dialog || typeof dialog.showModal !== 'function') {
+      return Promise.resolve(window.confirm(review.message));
+    }
+    dialog.querySelector('.designer-review-message').textContent = review.message || '';
+    const list = dialog.querySelector('.designer-review-changes');
+    list.replaceChildren(...(review.changes || []).map((change) => this.changeItem(change)));
+    const warnings = (review.problems || []).filter((problem) => problem.severity === 'warning');
+    const box = dialog.querySelector('.designer-review-warnings');
+    box.querySelector('ul').replaceChildren(...warnings.map((problem) => this.problemItem(problem, null)));
+    box.hidden = !warnings.length;
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => resolve(dialog.returnValue === 'confirm'), { once: true });
+      dialog.returnValue = '';
+      dialog.showModal();
+      dialog.querySelector('button[value="confirm"]').focus();
+    });
+  }
+
+  changeItem(change) {
+    const item = document.createElement('li');
+    item.className = 'designer-review-' + change.kind;
+    const kind = document.createElement('span');
+    kind.className = 'designer-review-kind';
+    kind.textContent = this.messages['kind.' + change.kind] || change.kind;
+    const what = document.createElement('strong');
+    what.textContent = change.name ? change.name + ' (' + change.element + ')' : change.element;
+    item.append(kind, ' ', what);
+    const details = change.changes || [];
+    if (details.length) {
+      const keys = document.createElement('span');
+      keys.className = 'designer-review-keys';
+      const shown = details.slice(0, 4).map((detail) => detail.key);
+      if (details.length > shown.length) {
+        shown.push(format(this.messages.more, details.length - shown.length));
+      }
+      keys.textContent = ': ' + shown.join(', ');
+      item.append(keys);
+    }
+    return item;
+  }
+
+  /** Keep a deploy's or upload's findings across the page load that follows it, to pin them all there. */
+  carryProblems(target, problems) {
+    try {
+      if (problems.length) {
+        window.sessionStorage.setItem(carryKey(new URL(target, window.location.href).pathname), JSON.stringify(problems));
+      }
+    } catch (err) {
+      // storage unavailable: the flash message still counts them
+    }
+  }
+
+  /** Pin the findings the previous page carried here; true if there were any. */
+  showCarriedProblems() {
+    let problems = null;
+    try {
+      const key = carryKey(window.location.pathname);
+      problems = JSON.parse(window.sessionStorage.getItem(key) || 'null');
+      window.sessionStorage.removeItem(key);
+    } catch (err) {
+      problems = null;
+    }
+    if (!Array.isArray(problems) || !problems.length) {
+      return false;
+    }
+    this.report({ ok: true, data: { problems } });
+    return true;
   }
 
   async download() {
@@ -233,6 +353,7 @@ class Designer {
       return;
     }
     if (result.data.redirect) {
+      this.carryProblems(result.data.redirect, result.data.problems || []);
       window.location.assign(result.data.redirect);
       return;
     }
@@ -249,8 +370,13 @@ class Designer {
       this.setStatus(result.data.message, 'error'); // a refusal; its problems are listed below
     } else if (!result.ok) {
       this.setStatus(format(this.messages.failed, result.data.message || result.status), 'error');
+    } else if (problems.some((problem) => problem.severity !== 'warning')) {
+      const errors = problems.filter((problem) => problem.severity !== 'warning');
+      this.setStatus(format(this.messages.problems, errors.length), 'error');
+    } else if (problems.length && !success) {
+      this.setStatus(format(this.messages.warnings, problems.length), 'warning');
     } else if (problems.length) {
-      this.setStatus(format(this.messages.problems, problems.length), 'error');
+      this.setStatus(success + ' ' + format(this.messages.warnings, problems.length), 'warning');
     } else {
       this.setStatus(success || result.data.message || '', 'ok');
     }
@@ -262,6 +388,7 @@ class Designer {
     overlays.remove({ type: 'jr-problem' });
     for (const id of this.pinned) {
       canvas.removeMarker(id, 'jr-has-problem');
+      canvas.removeMarker(id, 'jr-has-warning');
     }
     this.pinned = [];
     if (this.problemList) {
@@ -279,29 +406,38 @@ class Designer {
     const registry = this.modeler.get('elementRegistry');
     const overlays = this.modeler.get('overlays');
     const canvas = this.modeler.get('canvas');
+    const pinsOn = {};
     for (const problem of problems) {
       const shape = problem.element && registry.get(problem.element);
-      if (shape && !shape.waypoints) {
+      const warning = problem.severity === 'warning';
+      if (shape) {
         if (!this.pinned.includes(shape.id)) {
           this.pinned.push(shape.id);
-          canvas.addMarker(shape.id, 'jr-has-problem');
         }
+        // an element with an error and a warning is marked as an error
+        canvas.removeMarker(shape.id, 'jr-has-warning');
+        if (!warning || !canvas.hasMarker(shape.id, 'jr-has-problem')) {
+          canvas.addMarker(shape.id, warning ? 'jr-has-warning' : 'jr-has-problem');
+        }
+      }
+      if (shape && !shape.waypoints) { // every problem its own pin, side by side
+        const index = pinsOn[shape.id] || 0;
+        pinsOn[shape.id] = index + 1;
         const pin = document.createElement('span');
-        pin.className = 'jr-problem-pin';
-        pin.textContent = '!';
+        pin.className = 'jr-problem-pin' + (warning ? ' jr-problem-warning' : '');
+        pin.textContent = warning ? '⚠' : '!';
         pin.title = problem.message;
-        overlays.add(shape.id, 'jr-problem', { position: { top: -10, right: 10 }, html: pin });
-      } else if (shape) {
-        this.pinned.push(shape.id);
-        canvas.addMarker(shape.id, 'jr-has-problem');
+        overlays.add(shape.id, 'jr-problem', { position: { top: -10, right: 10 + 24 * index }, html: pin });
       }
       this.problemList.append(this.problemItem(problem, shape));
     }
     this.problemList.hidden = false;
+    this.problemList.classList.toggle('designer-problems-warnings', problems.every((p) => p.severity === 'warning'));
   }
 
   problemItem(problem, shape) {
     const item = document.createElement('li');
+    item.className = problem.severity === 'warning' ? 'designer-problem-warning' : 'designer-problem-error';
     const where = [problem.file];
     if (problem.line) {
       where.push(format(this.messages.line, problem.line));
@@ -321,10 +457,14 @@ class Designer {
     }
     const message = document.createElement('span');
     message.className = 'designer-problem-message';
-    message.textContent = problem.message;
+    message.textContent = problem.severity === 'warning' ? this.messages.warning + ': ' + problem.message : problem.message;
     item.append(place, ': ', message);
     return item;
   }
+}
+
+function carryKey(path) {
+  return 'jornada.designer.problems:' + path;
 }
 
 /** Start the designer if the page has one. */

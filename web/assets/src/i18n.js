@@ -34,6 +34,14 @@ export const MESSAGES = {
     'designer.failed': 'The server refused: %s',
     'designer.line': 'line %s',
     'designer.element': 'element %s',
+    'designer.warnings': 'The engine has %s warning(s); they are marked on the diagram and listed below.',
+    'designer.reviewing': 'Comparing with the latest version…',
+    'designer.deployCancelled': 'Not deployed.',
+    'designer.warning': 'warning',
+    'designer.kind.added': 'added',
+    'designer.kind.removed': 'removed',
+    'designer.kind.changed': 'changed',
+    'designer.more': 'and %s more',
     // the "Jornada SLA" group of the properties panel (sla-provider.jsx); the page passes its own in data-sla
     'sla.title': 'Jornada SLA',
     'sla.invalid': INVALID_DURATION_EN,
@@ -42,7 +50,8 @@ export const MESSAGES = {
     'sla.sla_due.label': 'Due after',
     'sla.sla_due.description': 'The SLA is met when the task completes within this time (default: stuck).',
     'sla.sla_stuck.label': 'Stuck after',
-    'sla.sla_stuck.description': 'A \'stuck\' alert is raised this long after the task became ready, e.g. P3D.'
+    'sla.sla_stuck.description': 'A \'stuck\' alert is raised this long after the task became ready, e.g. P3D.',
+    'sla.order': '%s (%s) is longer than %s (%s): the SLA durations must be warn ≤ due ≤ stuck.'
   },
   'pt-BR': {
     'viewer.noDiagram': 'Este modelo não tem layout de diagrama (BPMNDiagram), por isso não pode ser desenhado.',
@@ -62,6 +71,14 @@ export const MESSAGES = {
     'designer.failed': 'O servidor recusou: %s',
     'designer.line': 'linha %s',
     'designer.element': 'elemento %s',
+    'designer.warnings': 'O motor tem %s aviso(s); eles estão marcados no diagrama e listados abaixo.',
+    'designer.reviewing': 'Comparando com a última versão…',
+    'designer.deployCancelled': 'Não implantado.',
+    'designer.warning': 'aviso',
+    'designer.kind.added': 'adicionado',
+    'designer.kind.removed': 'removido',
+    'designer.kind.changed': 'alterado',
+    'designer.more': 'e mais %s',
     'sla.title': 'SLA do Jornada',
     'sla.invalid': INVALID_DURATION_PT,
     'sla.sla_warn.label': 'Avisar após',
@@ -72,7 +89,8 @@ export const MESSAGES = {
       'O SLA é cumprido quando a tarefa é concluída dentro deste tempo (padrão: o mesmo de “Travada após”).',
     'sla.sla_stuck.label': 'Travada após',
     'sla.sla_stuck.description':
-      'Um alerta “travada” é disparado este tempo depois que a tarefa fica pronta, por exemplo P3D.'
+      'Um alerta “travada” é disparado este tempo depois que a tarefa fica pronta, por exemplo P3D.',
+    'sla.order': '%s (%s) é mais longo que %s (%s): as durações do SLA precisam ser aviso ≤ prazo ≤ travada.'
   }
 };
 

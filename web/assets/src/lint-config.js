@@ -1,5 +1,6 @@
 // The bpmnlint configuration packed for the browser: bpmnlint's recommended rules minus the ones our own
-// models break on purpose (the engine joins and forks on one gateway and joins flows on a task just fine).
+// models break on purpose (the engine joins and forks on one gateway and joins flows on a task just fine), plus
+// Jornada's own rules (bpmnlint-plugin-jornada, bundled here): jornada/sla-order.
 import adHocSubProcess from 'bpmnlint/rules/ad-hoc-sub-process';
 import conditionalFlows from 'bpmnlint/rules/conditional-flows';
 import endEventRequired from 'bpmnlint/rules/end-event-required';
@@ -25,6 +26,8 @@ import superfluousGateway from 'bpmnlint/rules/superfluous-gateway';
 import superfluousLabel from 'bpmnlint/rules/superfluous-label';
 import superfluousTermination from 'bpmnlint/rules/superfluous-termination';
 
+import slaOrder from './sla-lint-rule';
+
 const RULES = {
   'ad-hoc-sub-process': ['error', adHocSubProcess],
   'conditional-flows': ['error', conditionalFlows],
@@ -49,13 +52,15 @@ const RULES = {
   'sub-process-blank-start-event': ['error', subProcessBlankStartEvent],
   'superfluous-gateway': ['warn', superfluousGateway],
   'superfluous-label': ['warn', superfluousLabel],
-  'superfluous-termination': ['warn', superfluousTermination]
+  'superfluous-termination': ['warn', superfluousTermination],
+  'jornada/sla-order': ['error', slaOrder]
 };
+const PLUGIN = 'bpmnlint-plugin-jornada';
 
 function Resolver() {}
 
 Resolver.prototype.resolveRule = function(pkg, ruleName) {
-  const found = pkg === 'bpmnlint' && RULES[ruleName];
+  const found = (pkg === 'bpmnlint' && RULES[ruleName]) || (pkg === PLUGIN && RULES['jornada/' + ruleName]);
   if (!found) {
     throw new Error('bpmnlint rule not bundled: ' + pkg + '/' + ruleName);
   }

@@ -6,9 +6,10 @@ import { useService } from 'bpmn-js-properties-panel';
 import { getBusinessObject } from 'bpmn-js/lib/util/ModelUtil';
 
 import { t } from './i18n';
+import { ISO_DURATION, slaOrderMessage, slaValues } from './sla';
 
 const HUMAN_TYPES = ['bpmn:UserTask', 'bpmn:ManualTask', 'bpmn:Task'];
-const ISO_DURATION = /^P(?=\d|T\d)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$/i;
+
 
 /** The three SLA properties; their labels and descriptions come from the page (data-sla) or else from i18n.js. */
 export const SLA_FIELDS = [{ name: 'sla_warn' }, { name: 'sla_due' }, { name: 'sla_stuck' }];
@@ -83,7 +84,8 @@ function SlaField(props) {
     if (value && !ISO_DURATION.test(value.trim())) {
       return text.invalid || t('sla.invalid');
     }
-    return null;
+    const values = { ...slaValues(getBusinessObject(element)), [field.name]: (value || '').trim() };
+    return slaOrderMessage(values, labels.order, field.name);
   };
   return <TextFieldEntry
     element={ element }
@@ -99,7 +101,7 @@ function SlaField(props) {
 /** Properties-panel provider adding the "Jornada SLA" group after the task's user assignment. */
 export default function SlaPropertiesProvider(propertiesPanel, config) {
   const options = config || {};
-  const labels = options.labels || {};
+  const labels = { ...(options.labels || {}), order: options.order };
   const components = SLA_FIELDS.map((field) => function SlaEntry(props) {
     return <SlaField { ...props } field={ field } labels={ labels } />;
   }); // made once: a new component on every render would drop the input's focus while typing
