@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
@@ -36,6 +36,7 @@ from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefini
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessage
 from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.dmn.serializer.task_spec import BaseBusinessRuleTaskConverter
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.expressions import rewrite_expressions
@@ -208,8 +209,13 @@ class HandlerServiceTask(ServiceTask):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.topic = topic
 
-    def _execute(self, task: Any) -> bool:
+    def _execute(self, task: Any) -> bool | None:
+        """Run the topic's in-process handler; with none registered the task is an external task: it stays
+        STARTED until a worker completes it (see engine/external.py)."""
         call_handler: Callable[[Any, str, Mapping[str, str]], Mapping[str, Any] | None] | None
+        has_handler: Callable[[str], bool] | None = getattr(task.workflow.script_engine, "has_handler", None)
+        if has_handler is not None and not has_handler(self.topic):
+            return None
         call_handler = getattr(task.workflow.script_engine, "call_handler", None)
         if call_handler is None:
             raise RuntimeError(f"no handler dispatcher is installed to run service topic {self.topic!r}")
@@ -234,12 +240,25 @@ class MessageEventDefinition(CamundaMessage):
         my_task.internal_data[self.name] = event.payload
 
 
+def task_topic(node: etree._Element) -> str | None:
+    """The topic of a service, send or business rule task: ``camunda:topic`` (Camunda 7) or the type of
+    ``zeebe:taskDefinition`` (Camunda 8); None when it has neither."""
+    topic = (node.get(f"{{{NSMAP['camunda']}}}topic") or "").strip()
+    if topic:
+        return topic
+    for definition in node.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}taskDefinition"):
+        kind = (definition.get("type") or "").strip()
+        if kind:
+            return kind
+    return None
+
+
 class ServiceTaskParser(_StandardLoopMixin, CamundaTaskParser):
     def create_task(self) -> HandlerServiceTask:
-        topic = self.node.get(f"{{{NSMAP['camunda']}}}topic")
+        topic = task_topic(self.node) or ""
         if not topic:
             operator = self.xpath(".//spiffworkflow:serviceTaskOperator")
-            topic = operator[0].get("id") if operator else None
+            topic = (operator[0].get("id") or "") if operator else ""
         if not topic:
             self.raise_validation_exception(
                 "Service task has no handler: set Implementation 'External' and a topic (camunda:topic)"
@@ -289,7 +308,7 @@ class _ExternalMixin(_StandardLoopMixin):
     bpmn_attributes: dict[str, Any]
 
     def _topic(self) -> str | None:
-        return self.node.get(f"{{{NSMAP['camunda']}}}topic") or None
+        return task_topic(self.node)
 
     def create_task(self) -> Any:
         topic = self._topic()
@@ -315,7 +334,132 @@ class CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):
 
 
 JornadaSendTaskParser = type("JornadaSendTaskParser", (_ExternalMixin, _with_messages(CamundaSendTaskParser)), {})
-JornadaBusinessRuleTaskParser = type("JornadaBusinessRuleTaskParser", (_ExternalMixin, BusinessRuleTaskParser), {})
+
+
+def decision_reference(node: etree._Element) -> tuple[str | None, str | None, str | None]:
+    """(decision id, result variable, result mapping) of a business rule task: ``camunda:decisionRef`` with
+    ``camunda:resultVariable`` / ``camunda:mapDecisionResult`` (Camunda 7), or ``zeebe:calledDecision`` with its
+    ``decisionId`` / ``resultVariable`` (Camunda 8, mapping "zeebe"); all None when it names no decision."""
+    camunda = NSMAP["camunda"]
+    decision = (node.get(f"{{{camunda}}}decisionRef") or "").strip()
+    if decision:
+        variable = (node.get(f"{{{camunda}}}resultVariable") or "").strip() or None
+        mapping = (node.get(f"{{{camunda}}}mapDecisionResult") or "").strip() or "resultList"
+        return decision, variable, mapping if variable else None
+    for called in node.iterfind(f"{{{BPMN_NS}}}extensionElements/{{{ZEEBE_NS}}}calledDecision"):
+        decision = (called.get("decisionId") or "").strip()
+        if decision:
+            return decision, (called.get("resultVariable") or "").strip() or None, "zeebe"
+    return None, None, None
+
+
+RESULT_MAPPINGS = ("singleEntry", "singleResult", "collectEntries", "resultList", "zeebe")
+
+
+def map_decision_result(rows: list[dict[str, Any]], mapping: str, collect: bool) -> Any:
+    """The value a result variable gets from the matched rules' outputs (``rows``), as Camunda maps it:
+    singleEntry -> the single output of the first rule, singleResult -> its outputs, collectEntries -> the single
+    output of each rule, resultList -> every rule's outputs; "zeebe" -> like Camunda 8 (a single output's value or
+    the outputs of the rule; a list of those for COLLECT)."""
+
+    def entry(row: dict[str, Any]) -> Any:
+        return next(iter(row.values())) if len(row) == 1 else row
+
+    if mapping == "zeebe":
+        return [entry(row) for row in rows] if collect else (entry(rows[0]) if rows else None)
+    if mapping == "singleEntry":
+        return entry(rows[0]) if rows else None
+    if mapping == "singleResult":
+        return rows[0] if rows else None
+    if mapping == "collectEntries":
+        return [entry(row) for row in rows]
+    return rows
+
+
+class DecisionTask(BusinessRuleTask):
+    """A business rule task evaluating a DMN decision table; with a result variable the outputs go there (mapped
+    as ``result_mapping`` says) instead of merging into the task data as SpiffWorkflow does."""
+
+    def __init__(
+        self,
+        wf_spec: Any,
+        bpmn_id: str,
+        dmnEngine: Any,
+        decision_id: str = "",
+        result_variable: str | None = None,
+        result_mapping: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wf_spec, bpmn_id, dmnEngine, **kwargs)
+        self.decision_id = decision_id
+        self.result_variable = result_variable
+        self.result_mapping = result_mapping
+
+    def _run_hook(self, my_task: Any) -> bool:
+        if not self.result_variable:
+            return bool(super()._run_hook(my_task))
+        from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+        from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+        try:
+            rules = self.dmnEngine.decide(my_task)
+            collect = self.dmnEngine.decision_table.hit_policy == "COLLECT"
+            rows = [dict(rule.output_as_dict(my_task)) for rule in (rules if collect else rules[:1])]
+            my_task.data[self.result_variable] = map_decision_result(rows, self.result_mapping or "zeebe", collect)
+        except SpiffWorkflowException as exc:
+            exc.add_note(f"Business Rule Task '{my_task.task_spec.bpmn_name}' (decision '{self.decision_id}').")
+            raise
+        except Exception as exc:
+            error = WorkflowTaskException(str(exc), task=my_task)
+            error.add_note(f"Business Rule Task '{my_task.task_spec.bpmn_name}' (decision '{self.decision_id}').")
+            raise error from exc
+        return True
+
+
+class _MissingDecision:
+    """The DMN engine of a decision the parser was not given (a spec parsed only to read forms): evaluating it
+    fails, making an incident that names the decision."""
+
+    def __init__(self, decision_id: str) -> None:
+        self.decision_id = decision_id
+
+    def decide(self, task: Any) -> list[Any]:
+        raise RuntimeError(f"decision {self.decision_id!r} is not deployed with this process definition")
+
+    def result(self, task: Any) -> dict[str, Any]:
+        return self.decide(task)  # type: ignore[return-value]
+
+
+class _DecisionMixin(_ExternalMixin):
+    """A business rule task runs its topic's handler (Implementation 'External') or else the DMN decision it
+    names (camunda:decisionRef / zeebe:calledDecision)."""
+
+    process_parser: Any
+    raise_validation_exception: Callable[[str], NoReturn]
+
+    def create_task(self) -> Any:
+        if self._topic():
+            return super().create_task()
+        decision, variable, mapping = decision_reference(self.node)
+        if not decision:
+            self.raise_validation_exception(
+                "Business rule task has neither a decision nor a handler: set a called decision "
+                "(camunda:decisionRef or zeebe:calledDecision) or Implementation 'External' and a topic"
+            )
+        assert decision is not None
+        engine = self.process_parser.parser.get_engine(decision, self.node)
+        return DecisionTask(
+            self.spec,
+            self.bpmn_id,
+            engine,
+            decision_id=decision,
+            result_variable=variable,
+            result_mapping=mapping,
+            **self.bpmn_attributes,
+        )
+
+
+JornadaBusinessRuleTaskParser = type("JornadaBusinessRuleTaskParser", (_DecisionMixin, BusinessRuleTaskParser), {})
 
 
 class JornadaParser(CamundaParser):
@@ -329,7 +473,7 @@ class JornadaParser(CamundaParser):
         full_tag("task"): (HumanTaskParser, NoneTask),
         full_tag("sendTask"): (JornadaSendTaskParser, SendTask),
         full_tag("receiveTask"): (_with_messages(CamundaReceiveTaskParser), ReceiveTask),
-        full_tag("businessRuleTask"): (JornadaBusinessRuleTaskParser, BusinessRuleTask),
+        full_tag("businessRuleTask"): (JornadaBusinessRuleTaskParser, DecisionTask),
         **{
             full_tag(tag): (
                 type(f"Jornada{parser.__name__}", (_StandardLoopMixin, parser), {}),
@@ -368,15 +512,33 @@ class JornadaParser(CamundaParser):
         of a decision is fine: BpmnDmnParser raises a KeyError on it)."""
         BpmnParser._find_dependencies(self, process)
         for task in process.iterfind(f".//{full_tag('businessRuleTask')}"):
-            decision = task.get(f"{{{NSMAP['camunda']}}}decisionRef")
+            decision = decision_reference(task)[0]
             if decision:
                 self.dmn_dependencies.add(decision)
+
+    # False: a business rule task whose decision the parser was not given gets a spec that fails when it runs
+    # (a spec parsed to read forms, without the decisions); True: the parse fails.
+    require_decisions = True
+
+    def get_engine(self, decision_ref: str, node: etree._Element) -> Any:
+        if decision_ref not in self.dmn_parsers and not self.require_decisions:
+            return _MissingDecision(decision_ref)
+        return super().get_engine(decision_ref, node)
 
 
 class HandlerServiceTaskConverter(BpmnTaskSpecConverter):
     def to_dict(self, spec: HandlerServiceTask) -> dict[str, Any]:
         dct: dict[str, Any] = self.get_default_attributes(spec)
         dct["topic"] = spec.topic
+        return dct
+
+
+class DecisionTaskConverter(BaseBusinessRuleTaskConverter):
+    def to_dict(self, spec: DecisionTask) -> dict[str, Any]:
+        dct: dict[str, Any] = super().to_dict(spec)
+        dct.update(
+            decision_id=spec.decision_id, result_variable=spec.result_variable, result_mapping=spec.result_mapping
+        )
         return dct
 
 
@@ -388,6 +550,7 @@ def serializer_config() -> dict[type, type]:
 
     config = deepcopy(CAMUNDA_CONFIG)
     config[HandlerServiceTask] = HandlerServiceTaskConverter
+    config[DecisionTask] = DecisionTaskConverter
     config[MessageEventDefinition] = MessageEventDefinitionConverter
     return config
 
@@ -396,10 +559,14 @@ __all__ = [
     "ASSIGNEE",
     "CANDIDATE_GROUPS",
     "PRIORITY",
+    "RESULT_MAPPINGS",
+    "DecisionTask",
     "HandlerServiceTask",
     "JornadaParser",
     "MessageEventDefinition",
     "ValidationException",
+    "decision_reference",
     "is_iso_literal",
     "serializer_config",
+    "task_topic",
 ]

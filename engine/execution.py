@@ -1,7 +1,8 @@
 """One instance inside one operation: load it, run it, and save it with its inbox and timer projections.
 
-The projection keeps ``human_task`` (READY user/manual tasks) and ``timer`` (WAITING timer events) in step with
-the workflow on every save, so the inbox and the scheduler never read the workflow JSON.
+The projection keeps ``human_task`` (READY user/manual tasks), ``timer`` (WAITING timer events) and
+``external_task`` (topic tasks waiting for a worker) in step with the workflow on every save, so the inbox, the
+scheduler and the workers never read the workflow JSON.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from engine.dialects import (
     CANDIDATE_USERS,
     DEFAULT_GROUP,
     PRIORITY,
+    HandlerServiceTask,
     MessageEventDefinition,
     resolve_assignee,
     static_names,
@@ -38,7 +40,7 @@ from engine.dml import Prepared
 from engine.durations import DurationError, parse_duration
 from engine.errors import ConflictError
 from engine.handlers import HandlerRegistry, Happened
-from engine.models import HumanTask, HumanTaskGroup, ProcessInstance, Timer, core
+from engine.models import ExternalTask, HumanTask, HumanTaskGroup, ProcessInstance, Timer, core
 from engine.sandbox import SandboxedScriptEngine
 
 log = logging.getLogger(__name__)
@@ -76,12 +78,19 @@ CANCEL_HUMAN_TASKS = (
 )
 DELETE_TIMERS = Prepared(_TIMER.delete().where(_TIMER.c.instance_id == bindparam("b_instance")))
 INSERT_TIMERS = Prepared(_TIMER.insert())
+_EXTERNAL = core(ExternalTask)
+INSERT_EXTERNAL = Prepared(_EXTERNAL.insert())
+DELETE_EXTERNAL = _EXTERNAL.delete().where(
+    _EXTERNAL.c.instance_id == bindparam("b_instance"), _EXTERNAL.c.task_id.in_(bindparam("b_tasks", expanding=True))
+)
 
 
 class JornadaScriptEngine(SandboxedScriptEngine):
     """The script engine of one execution; ``call_handler`` dispatches service-task topics."""
 
     call_handler: Callable[[Task, str, Mapping[str, str]], Mapping[str, Any] | None] | None = None
+    # whether a topic has an in-process handler; a task whose topic has none waits for a worker (external task)
+    has_handler: Callable[[str], bool] | None = None
 
 
 @dataclass
@@ -206,18 +215,19 @@ class Execution:
     def __post_init__(self) -> None:
         # what the inbox and timer tables hold for this instance now: the projection writes only the difference
         if self.projected is not None:
-            ready, self._timers_at_load = self.projected
-            self._ready_at_load = set(ready)
+            ready, self._timers_at_load, external = self.projected
+            self._ready_at_load, self._external_at_load = set(ready), set(external)
         elif self.instance.state_json != "{}":
             active = self.workflow.get_tasks(state=ACTIVE)
             self._ready_at_load = set(ready_human_tasks(active))
             self._timers_at_load = timer_rows(self.workflow, active)
+            self._external_at_load = set(external_tasks(active))
         else:
-            self._ready_at_load, self._timers_at_load = set(), []
+            self._ready_at_load, self._timers_at_load, self._external_at_load = set(), [], set()
 
     def projection(self) -> Projection:
-        """What the inbox and timer tables hold for this instance after this operation's save."""
-        return frozenset(self._ready_at_load), list(self._timers_at_load)
+        """What the inbox, timer and external task tables hold for this instance after this operation's save."""
+        return frozenset(self._ready_at_load), list(self._timers_at_load), frozenset(self._external_at_load)
 
     # -- running -------------------------------------------------------------------------------------------
     def advance(self) -> None:
@@ -323,6 +333,7 @@ class Execution:
         instance.update(self.conn)
         self._project_human_tasks(active)
         self._project_timers(active)
+        self._project_external_tasks(active)
         self.saved = True
 
     def _project_human_tasks(self, active: list[Task]) -> None:
@@ -391,6 +402,36 @@ class Execution:
             )
         self._timers_at_load = rows
 
+    def _project_external_tasks(self, active: list[Task]) -> None:
+        """An ``external_task`` row for each task waiting for a worker; the rows of tasks that stopped waiting
+        (completed, cancelled by a boundary event, failed into an incident, instance finished) are deleted."""
+        waiting = {} if self.instance.status in FINAL else external_tasks(active)
+        if waiting.keys() == self._external_at_load:
+            return
+        gone = self._external_at_load - waiting.keys()
+        if gone:
+            self.conn.execute(DELETE_EXTERNAL, {"b_instance": self.instance.id, "b_tasks": sorted(gone)})
+        for task_id in sorted(waiting.keys() - self._external_at_load):
+            task = waiting[task_id]
+            spec = task.task_spec
+            INSERT_EXTERNAL.run(
+                self.conn,
+                {
+                    "instance_id": self.instance.id,
+                    "task_id": task_id,
+                    "element_id": spec.bpmn_id or spec.name,
+                    "process_id": task.workflow.spec.name,
+                    "topic": spec.topic,
+                    "customer_id": self.instance.customer_id,
+                    "worker_id": None,
+                    "lock_expires_at": None,
+                    "retries": None,
+                    "error_message": None,
+                    "created_at": self.now,
+                },
+            )
+        self._external_at_load = set(waiting)
+
     def scrub_data(self, keep: Collection[str]) -> None:
         """Keep only the ``keep`` keys in the data of every task and (sub)workflow of this instance, and none of the
         engine's own notes on finished tasks (a caught message's payload is kept there)."""
@@ -411,12 +452,23 @@ class Execution:
         return found
 
 
-Projection = tuple[frozenset[str], list[tuple[str, str, datetime]]]  # (ready human task ids, timer rows)
+# (ready human task ids, timer rows, ids of tasks waiting for an external worker)
+Projection = tuple[frozenset[str], list[tuple[str, str, datetime]], frozenset[str]]
 
 
 def ready_human_tasks(active: list[Task]) -> dict[str, Task]:
     """READY user/manual tasks by id, among ``active`` (a workflow's tasks in ACTIVE states)."""
     return {str(task.id): task for task in active if task.state == TaskState.READY and task.task_spec.manual}
+
+
+def external_tasks(active: list[Task]) -> dict[str, Task]:
+    """Tasks waiting for an external worker by id, among ``active``: a topic task left STARTED (its topic has no
+    in-process handler; one with a handler completes or fails at once)."""
+    return {
+        str(task.id): task
+        for task in active
+        if task.state == TaskState.STARTED and isinstance(task.task_spec, HandlerServiceTask)
+    }
 
 
 def task_roles(
@@ -502,10 +554,11 @@ class StepLimitExceeded(Exception):
 
 def is_running(task: Task) -> bool:
     """A task that is runnable now: READY, or STARTED and working (a sub-process task is STARTED while what it
-    runs waits, so it is not running by itself)."""
+    runs waits, and an external task while it waits for a worker, so neither is running by itself)."""
     if task.state == TaskState.READY:
         return True
-    return task.state == TaskState.STARTED and not isinstance(task.task_spec, SubWorkflowTask)
+    # a sub-process task waits for what it runs; a topic task left STARTED waits for an external worker
+    return task.state == TaskState.STARTED and not isinstance(task.task_spec, SubWorkflowTask | HandlerServiceTask)
 
 
 def mark_failed(workflow: BpmnWorkflow, exc: Exception) -> list[Task]:

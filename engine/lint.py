@@ -17,17 +17,21 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from engine.decisions import DMN_NAMESPACES, Decision, is_dmn, read_decisions
 from engine.dialects import (
     ASSIGNEE,
     CANDIDATE_GROUPS,
     CANDIDATE_USERS,
     DEFAULT_GROUP,
+    RESULT_MAPPINGS,
     JornadaParser,
     data_path,
+    decision_reference,
     expression_of,
     is_iso_literal,
     role_attributes,
     static_names,
+    task_topic,
 )
 from engine.durations import DurationError, parse_duration
 from engine.errors import Problem
@@ -74,6 +78,7 @@ class SourceFile:
     data: bytes
     root: etree._Element | None = None
     problems: list[Problem] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)  # a DMN file's decisions (engine.decisions)
 
     def problem(self, message: str, node: etree._Element | None = None, element_id: str | None = None) -> None:
         line = node.sourceline if node is not None else None
@@ -164,6 +169,17 @@ def read(name: str, data: bytes) -> SourceFile:
         source.root = parse_xml(data)
     except etree.XMLSyntaxError as exc:
         source.problems.append(Problem(name, None, exc.lineno, f"malformed XML: {exc.msg}"))
+        return source
+    if is_dmn(source.root):
+        source.decisions, found = read_decisions(name, source.root)
+        source.problems.extend(found)
+        return source
+    if etree.QName(source.root).localname == "definitions" and "/DMN/" in (etree.QName(source.root).namespace or ""):
+        source.problem(
+            f"the DMN file's namespace {etree.QName(source.root).namespace!r} is not a DMN version the engine "
+            f"reads: save it as DMN 1.3 ({DMN_NAMESPACES[0]})",
+            source.root,
+        )
         return source
     if source.root.tag != f"{{{BPMN}}}definitions":
         source.problem(f"the root element is {_compact(source.root.tag)!r}, not bpmn:definitions", source.root)
@@ -372,6 +388,68 @@ def _check_roles(source: SourceFile, task: etree._Element, lane: str, default_gr
         )
 
 
+def _check_decision_reference(source: SourceFile, task: etree._Element) -> None:
+    decision, variable, mapping = decision_reference(task)
+    if not decision:
+        source.problem(
+            f"business rule task {_label(task)!r} has neither a decision nor a handler: set a called decision "
+            "(camunda:decisionRef, or zeebe:calledDecision decisionId) and deploy its DMN file with the model, "
+            "or set Implementation 'External' and a topic",
+            task,
+        )
+    elif expression_of(decision) is not None:
+        source.problem(
+            f"business rule task {_label(task)!r} names its decision by the expression {decision!r}: "
+            "name the decision id itself",
+            task,
+        )
+    elif mapping is not None and mapping not in RESULT_MAPPINGS:
+        source.problem(
+            f"business rule task {_label(task)!r} maps the decision result as {mapping!r}: use one of "
+            "singleEntry, singleResult, collectEntries, resultList",
+            task,
+        )
+    if variable is not None and not re.fullmatch(r"[A-Za-z_]\w*", variable):
+        source.problem(
+            f"business rule task {_label(task)!r} has result variable {variable!r}: use a plain variable name",
+            task,
+        )
+
+
+def check_decisions(sources: list[SourceFile], deployed_decision: Callable[[str], str | None]) -> dict[str, Decision]:
+    """The decisions of the upload's DMN files ({decision id: decision}); refuses a decision id defined twice
+    in the upload and a business rule task calling a decision neither in the upload nor deployed."""
+    found: dict[str, Decision] = {}
+    for source in sources:
+        for decision in source.decisions:
+            if decision.decision_id in found:
+                other = found[decision.decision_id].file_name
+                source.problem(
+                    f"decision {decision.decision_id!r} is also defined in {other!r}: a decision id must be unique",
+                    element_id=decision.decision_id,
+                )
+            found[decision.decision_id] = decision
+    for source in sources:
+        if source.root is None or source.decisions or is_dmn(source.root):
+            continue
+        for process in executable_processes(source.root)[0]:
+            for task in process.iterfind(".//bpmn:businessRuleTask", NS):
+                if task_topic(task):
+                    continue
+                called = decision_reference(task)[0]
+                if not called or expression_of(called) is not None or called in found:
+                    continue
+                if deployed_decision(called) is None:
+                    close = difflib.get_close_matches(called, sorted(found), n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    source.problem(
+                        f"business rule task {_label(task)!r} calls decision {called!r}, which is neither "
+                        f"deployed nor in this upload: deploy its DMN file with the model{hint}",
+                        task,
+                    )
+    return found
+
+
 def _check_process(
     source: SourceFile, process: etree._Element, topics: Container[str], default_group: str = DEFAULT_GROUP
 ) -> None:
@@ -385,7 +463,7 @@ def _check_process(
         _check_sla(source, task)
     known = sorted(topics) if isinstance(topics, Iterable) else []
     for task in process.xpath(".//bpmn:serviceTask | .//bpmn:sendTask | .//bpmn:businessRuleTask", namespaces=NS):
-        topic = task.get(f"{{{CAMUNDA}}}topic")
+        topic = task_topic(task)
         operator = task.find(".//spiffworkflow:serviceTaskOperator", NS)
         topic = topic or (operator.get("id") if operator is not None else None)
         kind = etree.QName(task).localname
@@ -396,14 +474,19 @@ def _check_process(
                     "set Implementation 'External' and a topic, or a message",
                     task,
                 )
+        elif not topic and kind == "businessRuleTask":
+            _check_decision_reference(source, task)  # the decision itself: check_decisions
         elif not topic:
-            what = {"serviceTask": "service task", "businessRuleTask": "business rule task"}[kind]
-            extra = " (DMN decision tables are not supported)" if kind == "businessRuleTask" else ""
-            source.problem(f"{what} has no handler: set Implementation 'External' and a topic{extra}", task)
+            source.problem("service task has no handler: set Implementation 'External' and a topic", task)
         elif topic not in topics:
+            # no in-process handler: an external task a worker fetches (engine/external.py, docs/external-tasks.md)
             close = difflib.get_close_matches(topic, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"registered topics: {', '.join(known[:12]) or 'none'}"
-            source.problem(f"handler topic {topic!r} is not registered; {hint}", task)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            source.warn(
+                f"handler topic {topic!r} has no in-process handler: it runs as an external task; "
+                f"a worker must fetch topic {topic!r}{hint}",
+                task,
+            )
     for task in process.iterfind(".//bpmn:scriptTask", NS):
         script = task.findtext("bpmn:script", None, NS)
         if not (script or "").strip():
@@ -510,7 +593,9 @@ def check_semantics(sources: list[SourceFile], topics: Container[str], default_g
 
 
 def parse_all(
-    sources: list[SourceFile], deployed: Callable[[str], str | None]
+    sources: list[SourceFile],
+    deployed: Callable[[str], str | None],
+    add_decisions: Callable[[JornadaParser, list[Problem]], None] | None = None,
 ) -> tuple[JornadaParser, dict[str, SourceFile], list[Problem]]:
     """Feed the files to the SpiffWorkflow parser and build every executable process's spec.
 
@@ -540,6 +625,10 @@ def parse_all(
     _add_dependencies(parser, deployed, problems, sources)
     if _check_recursion(parser, sources):
         return parser, owners, problems  # the library would recurse building the specs
+    if add_decisions is not None:
+        add_decisions(parser, problems)
+        if problems:
+            return parser, owners, problems
     for pid, source in owners.items():
         try:
             parser.get_spec(pid)
@@ -650,14 +739,27 @@ def _problem_of(exc: ValidationException, source: SourceFile, fallback_id: str |
     return Problem(exc.file_name or source.name, element_id, line, message)
 
 
+@dataclass(frozen=True)
+class DeployedLookup:
+    """What is deployed: ``process(process id)`` -> its latest BPMN text, ``decision(decision id)`` -> its latest
+    DMN text (None when not deployed)."""
+
+    process: Callable[[str], str | None]
+    decision: Callable[[str], str | None]
+
+
 def lint(
     files: Mapping[str, bytes],
     topics: Container[str],
-    deployed: Callable[[str], str | None],
+    deployed: Callable[[str], str | None] | DeployedLookup,
     default_group: str = DEFAULT_GROUP,
 ) -> tuple[JornadaParser, dict[str, SourceFile], list[Problem], list[Problem]]:
-    """All checks, in order; later stages run only on files that passed the earlier ones. Returns the parser,
+    """All checks, in order; later stages run only on files that passed the earlier ones. ``deployed``: the
+    latest BPMN of a deployed process, or a DeployedLookup also giving deployed decisions (without it, a decision
+    not in the upload is not looked for: the deploy checks it). Returns the parser,
     {process id: file} of the executable processes, the errors (any refuses the deploy) and the warnings."""
+    deployed_decision = deployed.decision if isinstance(deployed, DeployedLookup) else None
+    deployed = deployed.process if isinstance(deployed, DeployedLookup) else deployed
     sources = [read(name, data) for name, data in files.items()]
 
     def warnings() -> list[Problem]:
@@ -666,12 +768,48 @@ def lint(
     problems = [p for s in sources for p in s.errors]
     if problems:
         return JornadaParser(), {}, problems, warnings()
-    check_semantics(sources, topics, default_group)
+    models = [s for s in sources if not s.decisions]  # the BPMN files (each DMN file read has a decision)
+    decisions = check_decisions(sources, deployed_decision or (lambda _decision: ""))
+    check_semantics(models, topics, default_group)
     problems = [p for s in sources for p in s.errors]
     if problems:
         return JornadaParser(), {}, problems, warnings()
-    parser, owners, problems = parse_all(sources, deployed)
+    parser, owners, problems = parse_all(
+        models,
+        deployed,
+        lambda parser, found: _add_decisions(parser, decisions, deployed_decision, found, sources),
+    )
     problems += [p for s in sources for p in s.errors]
-    if not problems and not owners:
+    if not problems and not owners and not decisions:
         problems = [Problem(s.name, None, None, "the upload has no executable process") for s in sources]
     return parser, owners, problems, warnings()
+
+
+def _add_decisions(
+    parser: JornadaParser,
+    decisions: Mapping[str, Decision],
+    deployed_decision: Callable[[str], str | None] | None,
+    problems: list[Problem],
+    sources: list[SourceFile],
+) -> None:
+    """Give the parser the DMN of every decision a business rule task (of the upload or of a called deployed
+    process) names: from the upload, else the deployed one. Without ``deployed_decision`` (a lint of one model)
+    a decision not in the upload is not looked for, and its tasks are parsed without it."""
+    from engine.specs import parse_xml
+
+    if deployed_decision is None:
+        parser.require_decisions = False
+    for decision_id in sorted(parser.get_dmn_dependencies()):
+        if decision_id in decisions:
+            xml: str | None = decisions[decision_id].dmn_xml
+            name = decisions[decision_id].file_name
+        else:
+            xml = deployed_decision(decision_id) if deployed_decision else None
+            name = f"deployed:{decision_id}"
+        if not xml:
+            continue  # refused by check_decisions when the upload calls it; else the spec build names it
+        try:
+            parser.add_dmn_xml(parse_xml(xml.encode("utf-8")), filename=name)
+        except ValidationException as exc:
+            source = next((s for s in sources if s.name == name), sources[0])
+            problems.append(_problem_of(exc, source, decision_id))

@@ -76,6 +76,32 @@ class ProcessDefinition(Base):
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DecisionDefinition(Base):
+    """One DMN decision (a stand-alone DMN document holding just it), versioned like process definitions."""
+
+    __tablename__ = "decision_definition"
+    __table_args__ = (UniqueConstraint("decision_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    file_name: Mapped[str] = mapped_column(String(300), default="")
+    dmn_xml: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    deployed_by: Mapped[str] = mapped_column(String(100))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProcessDecision(Base):
+    """The decision versions a process definition's business rule tasks call, fixed at deploy (engine.deploy)."""
+
+    __tablename__ = "process_decision"
+
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), primary_key=True)
+    decision_definition_id: Mapped[int] = mapped_column(ForeignKey("decision_definition.id"), primary_key=True)
+
+
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
 
@@ -151,6 +177,31 @@ class Timer(Base):
     task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ExternalTask(Base):
+    """One row per service/send/business-rule task whose topic has no in-process handler, while it waits for a
+    worker (see engine/external.py). Fetchable when ``lock_expires_at`` is NULL or past: it is the lock's end
+    while a worker holds it, and the end of the retry timeout after a failure."""
+
+    __tablename__ = "external_task"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "task_id"),
+        Index("ix_external_task_topic_lock", "topic", "lock_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    process_id: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    worker_id: Mapped[str | None] = mapped_column(String(100))
+    lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retries: Mapped[int | None] = mapped_column(Integer)  # NULL until a worker's failure says how many are left
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import alerts, audit, forms, interventions, kpi, messages, specs
+from engine import alerts, audit, external, forms, interventions, kpi, messages, specs
 from engine import deploy as deploying
 from engine.clock import Clock, SystemClock, TickAhead, engine_clock
 from engine.config import load_config
@@ -94,6 +94,7 @@ class Runtime:
         self.observers = Observers(handlers, self.config)
         self.max_steps = max_steps_per_operation(self.config)
         self.default_group = default_group(self.config)
+        self.external = external.ExternalTasks(self)  # topics with no in-process handler (engine/external.py)
 
     def close(self) -> None:
         if self._own_sandbox:
@@ -167,12 +168,14 @@ class Runtime:
 
     def _spec_pair(self, session: Session, instance: ProcessInstance | InstanceRecord) -> specs.SpecPair:
         ids = [instance.definition_id, *json.loads(instance.called_definitions or "[]")]
-        return self.specs.get([self._definition(session, i) for i in ids])
+        processes = [self._definition(session, i) for i in ids]
+        return self.specs.get(processes, self.specs.decisions(session, ids, processes))
 
     # -- loading ---------------------------------------------------------------------------------------------
     def _attach(self, ex: Execution) -> None:
         engine = JornadaScriptEngine(environment=SandboxedEnvironment(self.sandbox, clock=lambda: ex.now))
         engine.call_handler = lambda task, topic, props: self._call_handler(ex, task, topic, props)
+        engine.has_handler = self.handlers.__contains__
         ex.workflow.script_engine = engine
         ex.max_steps = self.max_steps
         ex.default_group = self.default_group

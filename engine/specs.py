@@ -20,6 +20,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessage
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.dialects import JornadaParser, serializer_config
 
@@ -45,30 +47,69 @@ def single_process(xml: str, process_id: str) -> etree._Element:
     return root
 
 
+_BUSINESS_RULE_TASK = "businessRuleTask"  # a model without the word calls no decision
+
+
 class SpecCache:
     """(process id, BPMN texts) -> (spec, subprocess specs), parsed at most once per content."""
 
     def __init__(self) -> None:
         self._specs: dict[str, SpecPair] = {}
+        self._decisions: dict[int, list[tuple[str, str]]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(processes: Sequence[tuple[str, str]]) -> str:
+    def key(processes: Sequence[tuple[str, str]], decisions: Sequence[tuple[str, str]] = ()) -> str:
         digest = hashlib.sha256()
         for process_id, xml in processes:
             digest.update(process_id.encode() + b"\0")
             digest.update(hashlib.sha256(xml.encode("utf-8")).digest())
+        for decision_id, dmn in decisions:
+            digest.update(b"dmn\0" + decision_id.encode() + b"\0")
+            digest.update(hashlib.sha256(dmn.encode("utf-8")).digest())
         return digest.hexdigest()
 
-    def get(self, processes: Sequence[tuple[str, str]]) -> SpecPair:
-        """``processes``: (process id, BPMN text) of the instance's process first, then of every called one."""
-        key = self.key(processes)
+    def decisions(
+        self, session: Session, definition_ids: Sequence[int], processes: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """(decision id, DMN text) of the decisions the process definitions ``definition_ids`` (whose process id
+        and BPMN text are ``processes``) call, as fixed when each was deployed (table process_decision);
+        memoised, definitions never change. Nothing is read for definitions calling no decision."""
+        from engine.models import DecisionDefinition, ProcessDecision
+
+        found: dict[str, str] = {}
+        for definition_id, (_process_id, xml) in zip(definition_ids, processes, strict=True):
+            cached = self._decisions.get(definition_id)
+            if cached is None:
+                rows = (
+                    session.execute(
+                        select(DecisionDefinition.decision_id, DecisionDefinition.dmn_xml)
+                        .join(ProcessDecision, ProcessDecision.decision_definition_id == DecisionDefinition.id)
+                        .where(ProcessDecision.definition_id == definition_id)
+                        .order_by(DecisionDefinition.decision_id)
+                    ).all()
+                    if _BUSINESS_RULE_TASK in xml
+                    else []
+                )
+                cached = self._decisions[definition_id] = [(row.decision_id, row.dmn_xml) for row in rows]
+            for decision_id, dmn in cached:
+                found.setdefault(decision_id, dmn)  # the instance's own process's version first
+        return sorted(found.items())
+
+    def get(self, processes: Sequence[tuple[str, str]], decisions: Sequence[tuple[str, str]] = ()) -> SpecPair:
+        """``processes``: (process id, BPMN text) of the instance's process first, then of every called one;
+        ``decisions``: (decision id, DMN text) of the decisions their business rule tasks call. A business rule
+        task whose decision is not given fails when it runs (a spec read for its forms needs no decisions)."""
+        key = self.key(processes, decisions)
         found = self._specs.get(key)
         if found is not None:
             return found
         parser = JornadaParser(validate=False)
+        parser.require_decisions = False
         for process_id, xml in processes:
             parser.add_bpmn_xml(single_process(xml, process_id), filename=f"{process_id}.bpmn")
+        for decision_id, dmn in decisions:
+            parser.add_dmn_xml(parse_xml(dmn.encode("utf-8")), filename=f"{decision_id}.dmn")
         main = processes[0][0]
         pair = (parser.get_spec(main), parser.get_subprocess_specs(main))
         default_message_payloads(pair)

@@ -316,11 +316,24 @@ def upload() -> ResponseReturnValue:
     Unreadable files (malformed, DOCTYPE/entities, not BPMN) and files without diagram layout are refused naming
     the file and line; the engine's other findings come back as problems to fix in the editor."""
     wants_json = request.accept_mimetypes.best == "application/json"
-    file = request.files.get("file")
-    if file is None or not file.filename:
+    chosen = [f for f in request.files.getlist("file") if f and f.filename]
+    if not chosen:
         return _upload_refused(wants_json, _("Choose a .bpmn file to upload."), [])
-    name = file.filename.replace("\\", "/").rsplit("/", 1)[-1]
-    data = file.read()
+    uploads = [((f.filename or "").replace("\\", "/").rsplit("/", 1)[-1], f.read()) for f in chosen]
+    # DMN files (decision tables): checked now, deployed as decisions once the model is accepted
+    decision_files: dict[str, bytes] = {}
+    for dmn_name, dmn_data in uploads:
+        dmn_source = read(dmn_name, dmn_data)
+        if dmn_source.decisions or dmn_name.lower().endswith(".dmn"):
+            if dmn_source.errors:
+                return _upload_refused(wants_json, _("%(file)s was refused.", file=dmn_name), dmn_source.errors)
+            decision_files[dmn_name] = dmn_data
+    models = [(n, d) for n, d in uploads if n not in decision_files]
+    if len(models) > 1:
+        return _upload_refused(wants_json, _("Upload one .bpmn model at a time, with its .dmn files."), [])
+    if not models:
+        return _deploy_decision_files(wants_json, decision_files)
+    name, data = models[0]
     source = read(name, data)
     if source.problems:
         return _upload_refused(wants_json, _("%(file)s was refused.", file=name), source.problems)
@@ -341,6 +354,10 @@ def upload() -> ResponseReturnValue:
         )
         refused = [*problems, layout]
         return _upload_refused(wants_json, _("%(file)s was refused.", file=name), refused)
+    if decision_files:
+        refused_decisions = _deploy_decisions(decision_files)
+        if refused_decisions is not None:
+            return _upload_refused(wants_json, _("The engine refused the decision tables."), refused_decisions)
     xml = data.decode("utf-8")
     if wants_json and request.form.get("into") == process_id:
         message = _("%(file)s is open in the editor; save the draft or deploy to keep it.", file=name)
@@ -360,6 +377,31 @@ def upload() -> ResponseReturnValue:
     if wants_json:
         return _answer(True, message, problems, redirect=target)
     return redirect(target, 303)
+
+
+def _deploy_decisions(files: dict[str, bytes]) -> list[Problem] | None:
+    """Deploy the DMN files' decisions (the engine audits each new version); the problems if refused."""
+    try:
+        with audited_unit() as u:
+            results = deploying.deploy(u.session, files, topics=runtime().handlers, actor=me().username, now=u.now)
+    except DeployError as exc:
+        return exc.problems
+    for result in results:
+        if result.changed:
+            message = _("Decision %(id)s version %(version)s deployed.", id=result.process_id, version=result.version)
+            flash(message, "success")
+    return None
+
+
+def _deploy_decision_files(wants_json: bool, files: dict[str, bytes]) -> ResponseReturnValue:
+    refused = _deploy_decisions(files)
+    if refused is not None:
+        return _upload_refused(wants_json, _("The engine refused the decision tables."), refused)
+    message = _("The decision tables are deployed; business rule tasks can call them.")
+    if wants_json:
+        return _answer(True, message, [], redirect=url_for("designer.index"))
+    flash(message, "success")
+    return redirect(url_for("designer.index"), 303)
 
 
 def _upload_refused(wants_json: bool, message: str, problems: list[Problem]) -> ResponseReturnValue:

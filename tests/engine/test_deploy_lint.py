@@ -61,12 +61,6 @@ CORPUS = [
         8,
         r"^timer timeCycle 'R3/PXD' is not a valid ISO-8601 value: expected a repeating interval such as R3/P1W$",
     ),
-    Refusal(
-        "unknown_topic.bpmn",
-        "welcome",
-        5,
-        r"^handler topic 'mail\.sned' is not registered; did you mean 'mail\.send'\?$",
-    ),
     Refusal("no_topic.bpmn", "sync", 6, r"^service task has no handler: set Implementation 'External' and a topic$"),
     Refusal(
         "dangling_flow.bpmn", "f2", 8, r"^sequence flow targetRef points to 'finish', which is not an element of this"
@@ -113,6 +107,13 @@ WARNED = [
         5,
         r"^user task 'Kick-off call' has no role: it is offered to the default queue 'cs_lead' "
         r"\(\[engine\] default_group\); set candidate groups or put it in a lane to choose the role$",
+    ),
+    Refusal(
+        "unknown_topic.bpmn",
+        "welcome",
+        5,
+        r"^handler topic 'mail\.sned' has no in-process handler: it runs as an external task; a worker must fetch "
+        r"topic 'mail\.sned'; did you mean 'mail\.send'\?$",
     ),
 ]
 
@@ -270,17 +271,18 @@ INLINE = {
         5,
         r'^script is refused by the sandbox: "__class__" is an invalid attribute name because it starts with "_"',
     ),
-    "send task with an unknown topic": (
-        one_task('<bpmn:sendTask id="x" camunda:type="external" camunda:topic="sms.send"/>'),
-        "x",
-        5,
-        r"^handler topic 'sms\.send' is not registered; (did you mean|registered topics)",
-    ),
-    "business rule task without a topic": (
+    "business rule task calling a decision not deployed": (
         one_task('<bpmn:businessRuleTask id="x" camunda:decisionRef="pricing"/>'),
         "x",
         5,
-        r"^business rule task has no handler: .*\(DMN decision tables are not supported\)$",
+        r"^business rule task 'x' calls decision 'pricing', which is neither deployed nor in this upload: "
+        "deploy its DMN file with the model$",
+    ),
+    "business rule task with neither decision nor topic": (
+        one_task('<bpmn:businessRuleTask id="x"/>'),
+        "x",
+        5,
+        r"^business rule task 'x' has neither a decision nor a handler: set a called decision",
     ),
     "process without a start event": (
         process("p", '<bpmn:userTask id="x" camunda:candidateGroups="csm"/>\n'),
@@ -346,6 +348,24 @@ WARNED_INLINE = {
         r"\(only a variable or property path such as \$\{csm_owner\} or \$\{customer\.csm\}\): the task is "
         r"offered to group\(s\) 'csm'$",
     ),
+    "send task with a topic no in-process handler serves": (
+        one_task('<bpmn:sendTask id="x" camunda:type="external" camunda:topic="sms.send"/>'),
+        "x",
+        5,
+        r"^handler topic 'sms\.send' has no in-process handler: it runs as an external task; a worker must fetch "
+        r"topic 'sms\.send'",
+    ),
+    "Zeebe service task whose job type no in-process handler serves": (
+        one_task(
+            '<bpmn:serviceTask id="x"><bpmn:extensionElements>'
+            '<zeebe:taskDefinition xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" type="crm.enrich"/>'
+            "</bpmn:extensionElements></bpmn:serviceTask>"
+        ),
+        "x",
+        5,
+        r"^handler topic 'crm\.enrich' has no in-process handler: it runs as an external task; a worker must fetch "
+        r"topic 'crm\.enrich'$",
+    ),
     "send task that sends nothing": (
         one_task('<bpmn:sendTask id="x" name="Notify"/>'),
         "x",
@@ -405,7 +425,7 @@ def test_every_problem_of_a_file_is_reported_at_once(deployed_good: Runtime) -> 
     body = (
         '<bpmn:startEvent id="start"/>\n'
         '<bpmn:userTask id="a"/>\n'
-        '<bpmn:serviceTask id="b" camunda:type="external" camunda:topic="nope"/>\n'
+        '<bpmn:serviceTask id="b"/>\n'
         '<bpmn:endEvent id="end"/>\n' + flow("f1", "start", "a") + flow("f2", "a", "b") + flow("f3", "b", "gone")
     )
     problems = refused(deployed_good, {"many.bpmn": process("many", body)})

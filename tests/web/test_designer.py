@@ -121,7 +121,7 @@ def test_deploy_stores_the_next_version_audited_with_the_deployer(designer: Flas
 def test_an_invalid_model_is_refused_with_its_problems_and_nothing_is_stored(
     designer: FlaskClient, runtime: Runtime
 ) -> None:
-    bad = SUPPORT.replace('camunda:topic="survey.send"', 'camunda:topic="survey.sned"', 1)
+    bad = SUPPORT.replace(' camunda:type="external" camunda:topic="survey.send"', "", 1)  # no handler: refused
     audit_before = count(runtime, AuditEvent)
     response = post_xml(designer, "/designer/support/deploy", bad)
     body = response.get_json()
@@ -129,7 +129,7 @@ def test_an_invalid_model_is_refused_with_its_problems_and_nothing_is_stored(
     assert body["message"] == "The engine refused to deploy this model."
     [problem] = body["problems"]
     assert problem["element"] == "send_csat_survey" and problem["file"] == "support.bpmn" and problem["line"]
-    assert "did you mean 'survey.send'" in problem["message"]
+    assert "set Implementation 'External' and a topic" in problem["message"]
     assert versions(runtime, "support") == [(1, "test")]
     assert count(runtime, AuditEvent) == audit_before
 

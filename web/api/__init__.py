@@ -3,7 +3,20 @@ Each module adds its routes to ``bp``; openapi.py describes them all."""
 
 from __future__ import annotations
 
-from web.api import audit, customers, events, imports, instances, kpis, messages, openapi, surveys, tasks, tokens
+from web.api import (
+    audit,
+    customers,
+    events,
+    external_tasks,
+    imports,
+    instances,
+    kpis,
+    messages,
+    openapi,
+    surveys,
+    tasks,
+    tokens,
+)
 from web.api.base import bp
 
 __all__ = [
@@ -11,6 +24,7 @@ __all__ = [
     "bp",
     "customers",
     "events",
+    "external_tasks",
     "imports",
     "instances",
     "kpis",
