@@ -404,7 +404,7 @@ export const PT_BR = {
   'Toggle linting overlays': 'Mostrar/ocultar os avisos de verificação',
   'Issues for child elements': 'Problemas dos elementos filhos',
   'No Issues': 'Nenhum problema',
-  '{errors} Errors, {warnings} Warnings': '{errors} erros, {warnings} avisos',
+  '{errors} Errors, {warnings} Warnings': '{errors} erro(s), {warnings} aviso(s)',
   'Element is missing label/name': 'O elemento não tem rótulo/nome',
   'Element is not connected': 'O elemento não está conectado',
   'Element is an implicit start': 'O elemento é um início implícito',
