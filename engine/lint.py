@@ -252,6 +252,22 @@ def _check_code(
         source.problems.append(Problem(source.name, owner or None, line, message))
 
 
+_FOREIGN_LANGUAGES = {"xpath": "XPath", "groovy": "Groovy", "javascript": "JavaScript", "ecmascript": "JavaScript"}
+
+
+def _language_hint(source: SourceFile, node: etree._Element) -> str:
+    """What to change when an expression is written in a language the engine does not evaluate: the element's
+    ``language``, else the file's ``expressionLanguage`` (BPMN's default is XPath, so only a declared one counts)."""
+    declared = node.get("language") or (source.root.get("expressionLanguage") if source.root is not None else "")
+    name = next((label for key, label in _FOREIGN_LANGUAGES.items() if key in (declared or "").lower()), None)
+    if name is None:
+        return ""
+    return (
+        f"; it is written in {name} (expressionLanguage {declared!r}), which Jornada does not evaluate: "
+        "write it as a Python, JUEL ${…} or FEEL =… expression over the process data"
+    )
+
+
 def _timer_literal(text: str) -> str | None:
     """The ISO text a timer means literally (``P3D`` or ``'P3D'``), or None for an expression over task data."""
     if is_iso_literal(text) or _ISO_ATTEMPT.match(text):
@@ -309,7 +325,8 @@ def _check_flows(source: SourceFile, process: etree._Element) -> None:
         outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
         condition = flow.find("bpmn:conditionExpression", NS)
         if condition is not None and (condition.text or "").strip():
-            _check_code(source, condition, condition.text or "", "eval", "condition", flow.get("id") or "")
+            hint = _language_hint(source, condition)
+            _check_code(source, condition, condition.text or "", "eval", "condition", flow.get("id") or "", hint)
     for node in process.iter(f"{{{BPMN}}}*"):
         flows = outgoing.get(node.get("id") or "", [])
         kind = etree.QName(node).localname

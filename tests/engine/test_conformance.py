@@ -367,6 +367,17 @@ def test_a_model_as_drawn_is_deployed_or_refused_naming_file_element_and_line(ru
         assert s.execute(select(ProcessDefinition)).first() is None
 
 
+def test_an_xpath_condition_is_refused_naming_its_language_and_what_to_write(runtime: Runtime) -> None:
+    with pytest.raises(DeployError) as caught:
+        runtime.deploy({"C.1.1.bpmn": miwg("C.1.1.bpmn")}, actor="designer")
+    [problem] = [p for p in caught.value.problems if p.element_id == "invoiceApproved"]
+    assert problem.message == (
+        "condition \"bpmn:getDataObject('approved')\" is not valid Python: invalid syntax; it is written in XPath "
+        "(expressionLanguage 'http://www.w3.org/1999/XPath'), which Jornada does not evaluate: write it as a Python, "
+        "JUEL ${…} or FEEL =… expression over the process data"
+    )
+
+
 @pytest.mark.parametrize("name", sorted(MADE_EXECUTABLE))
 def test_a_model_made_executable_runs_to_its_end_or_is_refused_naming_file_element_and_line(
     build: Build, clock: FrozenClock, name: str
