@@ -261,9 +261,7 @@ class _Printer:
             return f"(-{sub[0]()})"
         if kind == "empty":
             return f"({sub[0]()} in (None, '', [], {{}}))"
-        if kind == "ternary":
-            return f"({sub[1]()} if {sub[0]()} else {sub[2]()})"
-        if kind == "ifelse":
+        if kind in ("ternary", "ifelse"):
             return f"({sub[1]()} if {sub[0]()} else {sub[2]()})"
         if kind in ("some", "every"):  # any()/all() over a generator: the sandbox guards the iteration
             test = "any" if kind == "some" else "all"
@@ -414,11 +412,16 @@ def _is_python(text: str) -> bool:
     return True
 
 
+def expression_language(node: etree._Element) -> str | None:
+    """The language an expression element is written in: its own ``language``, else the document's
+    ``expressionLanguage`` (None: neither says)."""
+    return node.get("language") or node.getroottree().getroot().get("expressionLanguage")
+
+
 def _foreign(node: etree._Element) -> tuple[str | None, str | None]:
     """(dialect, language) of an expression element: its own ``language``, else the document's
     ``expressionLanguage``. With only the document's default saying FEEL, a Python expression stays Python."""
-    text, own = node.text or "", node.get("language")
-    language = own or node.getroottree().getroot().get("expressionLanguage")
+    text, own, language = node.text or "", node.get("language"), expression_language(node)
     dialect = dialect_of(text, language) if text.strip() else None
     if dialect is not None and own is None and dialect_of(text) is None and _is_python(text):
         try:

@@ -35,7 +35,7 @@ from engine.dialects import (
 )
 from engine.durations import DurationError, parse_duration
 from engine.errors import Problem
-from engine.expressions import is_untranslated, rewrite_expressions
+from engine.expressions import expression_language, is_untranslated, rewrite_expressions
 from engine.forms import form_problems
 from engine.sandbox import SandboxError, check
 
@@ -255,11 +255,11 @@ def _check_code(
 _FOREIGN_LANGUAGES = {"xpath": "XPath", "groovy": "Groovy", "javascript": "JavaScript", "ecmascript": "JavaScript"}
 
 
-def _language_hint(source: SourceFile, node: etree._Element) -> str:
+def _language_hint(node: etree._Element) -> str:
     """What to change when an expression is written in a language the engine does not evaluate: the element's
     ``language``, else the file's ``expressionLanguage`` (BPMN's default is XPath, so only a declared one counts)."""
-    declared = node.get("language") or (source.root.get("expressionLanguage") if source.root is not None else "")
-    name = next((label for key, label in _FOREIGN_LANGUAGES.items() if key in (declared or "").lower()), None)
+    declared = expression_language(node) or ""
+    name = next((label for key, label in _FOREIGN_LANGUAGES.items() if key in declared.lower()), None)
     if name is None:
         return ""
     return (
@@ -325,7 +325,7 @@ def _check_flows(source: SourceFile, process: etree._Element) -> None:
         outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
         condition = flow.find("bpmn:conditionExpression", NS)
         if condition is not None and (condition.text or "").strip():
-            hint = _language_hint(source, condition)
+            hint = _language_hint(condition)
             _check_code(source, condition, condition.text or "", "eval", "condition", flow.get("id") or "", hint)
     for node in process.iter(f"{{{BPMN}}}*"):
         flows = outgoing.get(node.get("id") or "", [])
