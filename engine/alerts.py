@@ -1,6 +1,9 @@
 """Stuck-step alerts. A human task past its warn moment raises a ``behind`` alert, past its stuck moment a
-``stuck`` alert, each exactly once: the unit of work is claimed by a conditional UPDATE of the task's
-``*_alerted_at`` column that must change exactly one row, so any number of schedulers can sweep together.
+``stuck`` alert, each exactly once: the sweep claims a batch of due tasks with one conditional UPDATE of their
+``*_alerted_at`` column (a task is claimed only while that column is NULL, so any number of schedulers can sweep
+together), then writes the batch's alerts, mails and ``alert_raised`` audit events with one statement each, in
+the claim's transaction. The claim reads only the tasks still to alert (engine/due_work.py), so a tick costs the
+same however many tasks were alerted before.
 
 An alert is open until a lead acknowledges it or its task leaves the open states: the operation that completes,
 skips or cancels the task resolves the task's alerts in its own transaction (``resolve``), one ``alert_resolved``
@@ -10,27 +13,41 @@ costs no statement here."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Connection, bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, TextualSelect, bindparam, func
 
-from engine import audit
+from engine import audit, audit_batch, due_work
 from engine.errors import InvalidState, NotFound
-from engine.models import Alert, HumanTask, core
-from engine.outbox import SessionMailer
+from engine.models import Alert, HumanTask, Outbox, core
+from engine.outbox import MAIL
 from engine.store import Store
-
-LEVELS = (
-    ("behind", HumanTask.warn_at, HumanTask.behind_alerted_at),
-    ("stuck", HumanTask.stuck_at, HumanTask.stuck_alerted_at),
-)
 
 Resolution = Literal["task_completed", "task_cancelled", "task_skipped"]
 
-# Statements of the operations that close tasks, built once (see engine.execution)
 _TASK, _ALERT = core(HumanTask), core(Alert)
+
+
+@dataclass(frozen=True)
+class Level:
+    """An alert level: the task's moment that raises it, and the column that marks the task as alerted."""
+
+    name: str
+    moment: str
+    flag: str
+
+    def claim(self, dialect: str) -> TextualSelect:
+        return due_work.claim(dialect, self.name, self.moment, self.flag)
+
+
+LEVELS = (Level("behind", "warn_at", "behind_alerted_at"), Level("stuck", "stuck_at", "stuck_alerted_at"))
+# one statement per batch (SQLAlchemy's "insertmanyvalues"): unsorted RETURNING, matched back by task
+INSERT_ALERTS = _ALERT.insert().returning(_ALERT.c.human_task_id, _ALERT.c.id)
+INSERT_MAILS = core(Outbox).insert()
+
+# Statements of the operations that close tasks, built once (see engine.execution)
 # Not NULL when the sweep raised an alert on the task. RETURNING it from the UPDATE that closes the task reads it
 # after the row's lock, so an alert raised by a sweep that committed meanwhile is not missed. (Not an ``IS NOT NULL``
 # test: SQLite 3.40 returns 1 for ``column IS NOT NULL`` in a RETURNING clause even when the column is NULL.)
@@ -70,78 +87,95 @@ class ClosedTask(Protocol):
     def name(self) -> str: ...
 
 
-def _notify(session: Session, row: HumanTask, level: str, now: datetime, config: Mapping[str, Any]) -> list[str]:
-    channels = []
-    if "mail" in config["alerts"]["channels"]:
-        mailer = SessionMailer(session, now)
-        domain = config["alerts"]["group_mail_domain"]
-        moment = row.warn_at if level == "behind" else row.stuck_at
-        for group in [g for g in row.candidate_groups.split(",") if g] or ["cs_lead"]:
-            mailer.queue_mail(
-                f"{group}@{domain}",
-                f"[Jornada] {level}: {row.name} ({row.customer_id or row.instance_id})",
-                f"Task {row.id} '{row.name}' of process {row.process_id} for customer {row.customer_id} has been "
-                f"open since {row.created_at:%Y-%m-%d %H:%M} UTC and passed its {level} threshold at "
-                f"{moment:%Y-%m-%d %H:%M} UTC. Assignee: {row.assignee or 'nobody'}.",
-            )
-        channels.append("mail")
-    return channels
-
-
 def sweep(
     store: Store, now: datetime, config: Mapping[str, Any], actor: str = "scheduler", limit: int = 500
 ) -> list[int]:
-    """Raise every due alert; returns the ids of the alerts this call raised."""
-    from engine.execution import OPEN_STATES  # here: engine.execution imports this module to resolve alerts
-
+    """Raise every due alert, ``behind`` first then ``stuck``, in batches of up to ``limit`` tasks (one
+    transaction each); returns the ids of the alerts this call raised."""
     raised: list[int] = []
-    for level, moment, flag in LEVELS:
-        with store.session() as session:
-            candidates = (
-                session.execute(
-                    select(HumanTask.id)
-                    .where(HumanTask.state.in_(OPEN_STATES), moment <= now, flag.is_(None))
-                    .order_by(moment)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
-            )
-        for task_pk in candidates:
+    for level in LEVELS:
+        while True:
             with store.transaction() as session:
-                claimed = session.execute(
-                    update(HumanTask)
-                    .where(HumanTask.id == task_pk, flag.is_(None), HumanTask.state.in_(OPEN_STATES))
-                    .values({flag.key: now})
-                )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                    continue  # another sweeper took it, or the task closed meanwhile
-                row = session.get(HumanTask, task_pk)
-                assert row is not None
-                channels = _notify(session, row, level, now, config)
-                alert = Alert(
-                    human_task_id=row.id,
-                    instance_id=row.instance_id,
-                    level=level,
-                    raised_at=now,
-                    raised_by=actor,
-                    channels=",".join(channels),
-                )
-                session.add(alert)
-                session.flush()
-                audit.append(
-                    session,
-                    at=now,
-                    actor=actor,
-                    action="alert_raised",
-                    process_id=row.process_id,
-                    instance_id=row.instance_id,
-                    task_id=row.task_id,
-                    customer_id=row.customer_id,
-                    payload={"alert": alert.id, "level": level, "task": row.id, "name": row.name, "channels": channels},
-                )
-                raised.append(alert.id)
+                batch = raise_batch(session.connection(), level, now, config, actor, limit)
+            raised.extend(batch)
+            if len(batch) < limit:
+                break
     return raised
+
+
+def raise_batch(
+    conn: Connection, level: Level, now: datetime, config: Mapping[str, Any], actor: str, limit: int
+) -> list[int]:
+    """Claim up to ``limit`` tasks due for ``level`` and raise their alerts, inside the caller's transaction: the
+    claim, the alerts, the mails and the audit events are one statement each, whatever the batch's size."""
+    claimed = conn.execute(level.claim(conn.dialect.name), {"b_now": now, "b_limit": limit}).all()
+    if not claimed:
+        return []
+    tasks = sorted(claimed, key=lambda row: (row.moment, row.id))
+    channels = ["mail"] if "mail" in config["alerts"]["channels"] else []
+    alert_rows = [
+        {
+            "human_task_id": task.id,
+            "instance_id": task.instance_id,
+            "level": level.name,
+            "raised_at": now,
+            "raised_by": actor,
+            "channels": ",".join(channels),
+        }
+        for task in tasks
+    ]
+    by_task: dict[int, int] = {task_pk: alert_id for task_pk, alert_id in conn.execute(INSERT_ALERTS, alert_rows)}
+    ids = [by_task[task.id] for task in tasks]
+    if channels:
+        conn.execute(INSERT_MAILS, [mail for task in tasks for mail in _mails(task, level.name, now, config)])
+    audit_batch.append_many(
+        conn,
+        [
+            audit_batch.Event(
+                at=now,
+                actor=actor,
+                action="alert_raised",
+                process_id=task.process_id,
+                instance_id=task.instance_id,
+                task_id=task.task_id,
+                customer_id=task.customer_id,
+                payload={
+                    "alert": alert_id,
+                    "level": level.name,
+                    "task": task.id,
+                    "name": task.name,
+                    "channels": channels,
+                },
+            )
+            for task, alert_id in zip(tasks, ids, strict=True)
+        ],
+    )
+    return ids
+
+
+def _mails(task: Row[Any], level: str, now: datetime, config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The outbox rows of the mails announcing ``task``'s alert: one per candidate group (cs_lead if none)."""
+    domain = config["alerts"]["group_mail_domain"]
+    subject = f"[Jornada] {level}: {task.name} ({task.customer_id or task.instance_id})"
+    body = (
+        f"Task {task.id} '{task.name}' of process {task.process_id} for customer {task.customer_id} has been "
+        f"open since {task.created_at:%Y-%m-%d %H:%M} UTC and passed its {level} threshold at "
+        f"{task.moment:%Y-%m-%d %H:%M} UTC. Assignee: {task.assignee or 'nobody'}."
+    )
+    groups = [g for g in task.candidate_groups.split(",") if g] or ["cs_lead"]
+    return [
+        {
+            "kind": MAIL,
+            "recipient": f"{group}@{domain}",
+            "subject": subject,
+            "body": body,
+            "created_at": now,
+            "sent_at": None,
+            "attempts": 0,
+            "last_error": None,
+        }
+        for group in groups
+    ]
 
 
 def acknowledge(store: Store, alert_id: int, *, actor: str, now: datetime) -> None:

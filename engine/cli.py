@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import anchors, audit, kpi
+from engine import anchors, audit, kpi, version_cli
 from engine.config import load_config
 from engine.errors import EngineError, Problem
 from engine.execution import OPEN_STATES
@@ -121,12 +121,22 @@ def cmd_send_event(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(rt: Runtime, args: argparse.Namespace) -> int:
+    from engine import logs
     from engine.scheduler import run_forever, run_once
 
+    logs.configure(rt.config)  # one structured line per job ([logging] format and level)
     if args.once:
         print(run_once(rt))
         return 0
     run_forever(rt)
+    return 0
+
+
+def cmd_backup(rt: Runtime, args: argparse.Namespace) -> int:
+    from engine.backup import backup_sqlite
+
+    size = backup_sqlite(rt.store, Path(args.file))
+    print(f"backed up to {args.file} ({size} bytes)")
     return 0
 
 
@@ -302,7 +312,11 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     add("scheduler", cmd_scheduler, "run the timer and stuck-step scheduler").add_argument(
         "--once", action="store_true"
     )
+    add("backup", cmd_backup, "copy a SQLite database while it is in use (PostgreSQL: pg_dump)").add_argument(
+        "file", help="the new backup file (must not exist)"
+    )
     add("alerts", cmd_alerts, "list stuck-step alerts").add_argument("--ack", type=int, help="acknowledge an alert")
+    version_cli.configure(add("instances", version_cli.run, "move running instances to another version"))
     a = add("audit", cmd_audit, "verify, anchor (sign its head outside the database) or export the audit trail")
     a.add_argument("action", choices=["verify", "anchor", "export"])
     a.add_argument("--out", help="CSV file for export (default: stdout)")

@@ -18,7 +18,16 @@ DEFAULTS: dict[str, Any] = {
     "data_dir": "var",
     "sandbox": {"budget_seconds": 1.0, "memory_mb": 512},
     "engine": {"max_steps_per_operation": 1000, "default_group": "cs_lead"},
-    "scheduler": {"timer_interval_seconds": 10, "sweep_interval_seconds": 60, "run_in_web": False},
+    "scheduler": {
+        "timer_interval_seconds": 10,
+        "sweep_interval_seconds": 60,
+        "run_in_web": False,
+        "heartbeat_stale_seconds": 300,
+        "node_name": "",
+        "metrics_port": 0,
+    },
+    # One structured line per request and per scheduler job (engine/logs.py): logfmt or json.
+    "logging": {"format": "logfmt", "level": "INFO"},
     "mail": {
         "transport": "log",
         "smtp_host": "127.0.0.1",
@@ -52,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
         "cookie_secure": True,
         "login_max_failures": 5,
         "login_window_minutes": 15,
+        "metrics_token": "",
+        "proxy_hops": 0,
     },
 }
 

@@ -24,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import alerts, audit, specs
+from engine import alerts, audit, compaction, open_groups, specs
 from engine.dialects import (
     ASSIGNEE,
     CANDIDATE_GROUPS,
@@ -328,6 +328,7 @@ class Execution:
             if not was_final:
                 self.record(f"instance_{instance.status}", {"data": workflow.data if workflow.data else {}})
         instance.waiting_messages = "" if instance.status in FINAL else waiting_messages(active)
+        compaction.compact(workflow)  # finished loop iterations nothing looks back at: a bounded state
         instance.state_json = specs.dump(workflow)
         instance.serializer_version = specs.SERIALIZER_VERSION
         instance.update(self.conn)
@@ -351,6 +352,7 @@ class Execution:
         finished instance, a repeated step), and resolve their alerts."""
         params = {"b_instance": self.instance.id, "b_tasks": sorted(task_ids), "b_now": self.now}
         cancelled = self.conn.execute(CANCEL_HUMAN_TASKS, params).all()
+        open_groups.remove(self.conn, [row.id for row in cancelled])
         alerted = [row for row in cancelled if row.alerted_at is not None]
         if alerted:
             alerts.resolve(self.conn, alerted, resolution="task_cancelled", actor=self.actor, now=self.now)
@@ -387,6 +389,7 @@ class Execution:
         )
         if groups:
             INSERT_GROUPS.run_many(conn, [{"human_task_id": row_id, "group_name": g} for g in groups])
+            open_groups.add(conn, row_id, groups, due, priority, process_id=task.workflow.spec.name)
 
     def _project_timers(self, active: list[Task]) -> None:
         final = self.instance.status in FINAL

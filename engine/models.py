@@ -127,15 +127,31 @@ class ProcessInstance(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+OPEN_TASK_SQL = "state IN ('ready', 'claimed')"
+OPEN_TASK_WHERE: dict[str, Any] = {"sqlite_where": text(OPEN_TASK_SQL), "postgresql_where": text(OPEN_TASK_SQL)}
+
+
+def _pending(flag: str) -> dict[str, Any]:
+    where = text(f"{OPEN_TASK_SQL} AND {flag} IS NULL")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 class HumanTask(Base):
     """One row per READY user/manual task; the inbox reads only this table."""
 
     __tablename__ = "human_task"
     __table_args__ = (
         UniqueConstraint("instance_id", "task_id"),
-        Index("ix_human_task_open_due", "state", "due_at"),
-        Index("ix_human_task_open_warn", "state", "warn_at"),
-        Index("ix_human_task_open_stuck", "state", "stuck_at"),
+        # open tasks past their stuck moment, alerted or not (processes/health.py's stale customers)
+        Index("ix_human_task_open_stuck_at", "stuck_at", **OPEN_TASK_WHERE),
+        # The inbox's views read only open rows, in their default order (due first, no due date last, higher
+        # priority first, oldest id first): one partial index per view, so a page is an index range scan.
+        Index("ix_human_task_inbox_all", "due_at", text("priority DESC"), "id", **OPEN_TASK_WHERE),
+        Index("ix_human_task_inbox_mine", "assignee", "due_at", text("priority DESC"), "id", **OPEN_TASK_WHERE),
+        Index("ix_human_task_inbox_process", "process_id", "due_at", text("priority DESC"), "id", **OPEN_TASK_WHERE),
+        # The sweep reads only open tasks not yet alerted at that level.
+        Index("ix_human_task_behind_pending", "warn_at", **_pending("behind_alerted_at")),
+        Index("ix_human_task_stuck_pending", "stuck_at", **_pending("stuck_alerted_at")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,6 +183,27 @@ class HumanTaskGroup(Base):
 
     human_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
     group_name: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class OpenTaskGroup(Base):
+    """The candidate groups of the *open* human tasks only, with the task's sort keys, so a group queue reads one
+    index range per group however long the history of closed tasks grows. Written with the task, deleted when it
+    leaves the open states."""
+
+    __tablename__ = "open_task_group"
+    __table_args__ = (
+        Index("ix_open_task_group_order", "group_name", "due_at", text("priority DESC"), "human_task_id"),
+        # the queue filtered by process (the inbox's most used filter) without reading the task rows
+        Index(
+            "ix_open_task_group_process", "group_name", "process_id", "due_at", text("priority DESC"), "human_task_id"
+        ),
+    )
+
+    group_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    process_id: Mapped[str] = mapped_column(String(200))  # the task's, as due_at and priority
 
 
 class Timer(Base):
@@ -314,3 +351,15 @@ class Outbox(Base):
 def core(model: type[Base]) -> Table:
     """The Core ``Table`` of a model, for the hot path's plain INSERT/UPDATE/SELECT statements."""
     return cast(Table, model.__table__)
+
+
+class SchedulerHeartbeat(Base):
+    """One row per running scheduler (``jornada scheduler`` or the one in ``jornada serve``), written every tick:
+    /healthz and /metrics read the age of the newest beat (engine/heartbeat.py)."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)  # scheduler.node_name, else host:pid
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[str] = mapped_column(String(50))  # the Jornada release the scheduler runs

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import alerts, audit, external, forms, interventions, kpi, messages, specs
+from engine import alerts, audit, external, forms, interventions, kpi, messages, metrics, open_groups, specs, versions
 from engine import deploy as deploying
 from engine.clock import Clock, SystemClock, TickAhead, engine_clock
 from engine.config import load_config
 from engine.dialects import DEFAULT_GROUP, MessageEventDefinition
 from engine.dml import Prepared
+from engine.due_work import due_timer_instances
 from engine.errors import (
     ConflictError,
     FieldError,
@@ -46,7 +47,7 @@ from engine.execution import (
 )
 from engine.handlers import HandlerContext, HandlerRegistry, StartRequest
 from engine.live import Kept, LiveWorkflows
-from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Timer, core
+from engine.models import HumanTask, ProcessDefinition, ProcessInstance, core
 from engine.outbox import OutboxSender, SessionMailer, Transport, transport_from_config
 from engine.sandbox import Sandbox, SandboxedEnvironment
 from engine.store import Store
@@ -95,6 +96,7 @@ class Runtime:
         self.max_steps = max_steps_per_operation(self.config)
         self.default_group = default_group(self.config)
         self.external = external.ExternalTasks(self)  # topics with no in-process handler (engine/external.py)
+        self.versions = versions.Versions(self)  # moving instances between versions (engine/versions.py)
 
     def close(self) -> None:
         if self._own_sandbox:
@@ -464,6 +466,7 @@ class Runtime:
             # SET only what changes: naming an indexed column (assignee) rewrites its index entry even when equal
             changes = {key: value for key, value in done.items() if row._mapping[key] != value}
             alerted_at = CLOSE_TASK.run_returning(u.conn, {"b_id": row.id, **changes})
+            open_groups.remove(u.conn, [row.id])
             kpi.record(u.conn, {**row._mapping, **done})
             ex.closed.add(row.task_id)
             ex.record(
@@ -474,7 +477,8 @@ class Runtime:
             if alerted_at is not None:
                 alerts.resolve(u.conn, [row], resolution="task_completed", actor=actor, now=u.now)
             self._finish(ex)
-            return ex.instance.status
+        metrics.TASKS_COMPLETED.inc()  # committed
+        return ex.instance.status
 
     # -- messages --------------------------------------------------------------------------------------------
     def send_message(
@@ -581,18 +585,11 @@ class Runtime:
 
     # -- timers ----------------------------------------------------------------------------------------------
     def fire_due_timers(self, limit: int = 200) -> int:
-        """Fire every BPMN timer due now; each instance in its own transaction. Returns instances advanced."""
+        """Fire the BPMN timers due now, the ``limit`` first ones, of instances that can run (not in incident: a
+        retry fires theirs); each instance in its own transaction. Returns instances advanced."""
         with self.store.session() as session:
-            due = (
-                session.execute(
-                    select(Timer.instance_id)
-                    .where(Timer.due_at <= self.clock.now())
-                    .order_by(Timer.due_at)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
-            )
+            query = due_timer_instances(session.get_bind().dialect.name)
+            due = session.execute(query, {"b_now": self.clock.now(), "b_limit": limit}).scalars().all()
         fired = 0
         for instance_id in dict.fromkeys(due):
             try:
@@ -613,6 +610,7 @@ class Runtime:
     def sweep_stuck_steps(self, actor: str = "scheduler") -> list[int]:
         """Raise ``behind`` and ``stuck`` alerts for human tasks past their thresholds; returns new alert ids."""
         raised = alerts.sweep(self.store, self.clock.now(), self.config, actor=actor)
+        metrics.ALERTS_RAISED.inc(len(raised))
         if raised and self.send_after_commit:
             self.outbox.send_pending()
         return raised
@@ -638,6 +636,7 @@ class Runtime:
                 .returning(*alerts.CLOSED_COLUMNS)
             ).all()
             rows = [row.id for row in closed]
+            open_groups.remove(u.conn, rows)
             ex.closed.update(ids)
             if any(before == "ERROR" for _, before in skipped):
                 ex.instance.incident = None  # the save names any failure that is left
@@ -687,6 +686,19 @@ class Runtime:
             )
             self._finish(ex)
             return ex.instance.status
+
+    # -- moving instances between versions (engine/versions.py) ---------------------------------------------------
+    def migration_preview(self, process_id: str, from_version: int, to_version: int) -> versions.Preview:
+        """The running, waiting and incident instances on ``from_version``: which can move to ``to_version``, and
+        why the others cannot. Reads only."""
+        return self.versions.preview(process_id, from_version, to_version)
+
+    def migrate_instances(
+        self, process_id: str, from_version: int, to_version: int, instance_ids: Collection[str], *, actor: str
+    ) -> versions.Outcome:
+        """Move the chosen instances to ``to_version``, each in its own transaction (re-checked on the current
+        row, audited ``instance_migrated``); those that cannot move are refused with their reasons."""
+        return self.versions.migrate(process_id, from_version, to_version, instance_ids, actor=actor)
 
     def instance_view(self, instance_id: str) -> interventions.InstanceView:
         """An instance as its page shows it: the row, its definition's XML, the state of each element, its

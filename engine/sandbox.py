@@ -393,6 +393,9 @@ class Sandbox:
                 conn.send_bytes(request)
                 if not conn.poll(self.budget_seconds):
                     self._stop()
+                    from engine.metrics import SANDBOX_TIMEOUTS  # here: the forkserver preloads this module alone
+
+                    SANDBOX_TIMEOUTS.inc()
                     raise SandboxError("timeout", f"script exceeded its {self.budget_seconds} s budget")
                 reply = _ReplyUnpickler(io.BytesIO(conn.recv_bytes())).load()
             except pickle.UnpicklingError as exc:

@@ -13,19 +13,23 @@ runs after the engine's jobs in ``run_once`` and on its own interval in ``run_fo
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from engine import anchors
+from engine import anchors, logs, metrics, readiness
+from engine.heartbeat import Heartbeat
 from engine.outbox import Transport
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class CountingTransport:
@@ -55,16 +59,19 @@ def counting_mails(runtime: Runtime) -> Iterator[CountingTransport]:
 def run_once(runtime: Runtime, report: Callable[[str, str], None] | None = None) -> dict[str, int]:
     """One pass of every job, in order; returns what the engine's jobs did (``mails_sent``: every mail delivered
     during the pass, including those the timers' and alerts' transactions sent right after their commit). The
-    plugins' periodic jobs run last and hand their one-line summaries to ``report`` (by default: logged at INFO,
-    shown by ``jornada -v``); mails their transactions send are counted too. Not thread safe: the
-    pass counts through the runtime's outbox, so it must not run beside other work on the same runtime."""
+    plugins' periodic jobs run last; each job logs one structured line (engine/logs.py), a plugin's with its one-line
+    summary, which also goes to ``report`` when given; mails their transactions send are counted too. Not thread
+    safe: the pass counts through the runtime's outbox, so it must not run beside other work on the same runtime.
+    Writes this node's heartbeat first."""
+    _guarded("heartbeat", Heartbeat(runtime.store, runtime.clock, runtime.config).beat, timed=False)()  # telemetry
     with counting_mails(runtime) as mails:
-        fired = runtime.fire_due_timers()
-        alerts = runtime.sweep_stuck_steps()
-        runtime.outbox.send_pending()
+        fired = _timed("timers", runtime.fire_due_timers)
+        alerts = _timed("stuck-steps", runtime.sweep_stuck_steps)
+        _timed("outbox", runtime.outbox.send_pending)
         for periodic in runtime.handlers.periodic:
-            summary = periodic.job(runtime)
-            (report or _log_summary)(periodic.name, summary)
+            summary = _timed(periodic.name, functools.partial(periodic.job, runtime))
+            if report is not None:  # else the summary is in the job's log line
+                report(periodic.name, summary)
     return {"timers_fired": fired, "alerts_raised": len(alerts), "mails_sent": mails.sent}
 
 
@@ -74,30 +81,35 @@ def anchor_audit_head(runtime: Runtime) -> None:
         anchors.anchor(session, runtime.config, runtime.clock.now())
 
 
-def _log_summary(name: str, summary: str) -> None:
-    log.info("%s: %s", name, summary)
+def _timed(name: str, job: Callable[[], T]) -> T:
+    """Run a job, logging its structured line (job, items, ms, outcome) and timing it for /metrics."""
+    return logs.timed(name, job, metrics.observe_job)
 
 
-def _periodic(runtime: Runtime, job: Callable[[Any], str], name: str) -> Callable[[], None]:
-    def run() -> None:
-        _log_summary(name, job(runtime))
-
-    return run
-
-
-def _guarded(name: str, job: Any) -> Any:
+def _guarded(name: str, job: Any, timed: bool = True) -> Any:
     def run() -> None:
         try:
-            job()
+            _timed(name, job) if timed else job()
         except Exception:  # a failing pass must not kill the scheduler; the next pass retries
             log.exception("scheduler job %s failed", name)
 
     return run
 
 
-def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
+def build_scheduler(runtime: Runtime, heartbeat: Heartbeat | None = None) -> BackgroundScheduler:
     settings = runtime.config["scheduler"]
     scheduler = BackgroundScheduler(timezone="UTC")
+    heartbeat = heartbeat or Heartbeat(runtime.store, runtime.clock, runtime.config)
+    scheduler.add_job(  # every tick, not logged: /healthz and /metrics read its age
+        _guarded("heartbeat", heartbeat.beat, timed=False),
+        "interval",
+        seconds=float(settings["timer_interval_seconds"]),
+        id="heartbeat",
+        next_run_time=datetime.now(UTC),  # at once: a restarted scheduler is seen alive before its first interval
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
     jobs: list[tuple[str, Any, float]] = [
         ("timers", runtime.fire_due_timers, settings["timer_interval_seconds"]),
         ("stuck-steps", runtime.sweep_stuck_steps, settings["sweep_interval_seconds"]),
@@ -109,7 +121,7 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
         )
     for periodic in runtime.handlers.periodic:
         seconds = settings["sweep_interval_seconds"] if periodic.seconds is None else periodic.seconds
-        jobs.append((periodic.name, _periodic(runtime, periodic.job, periodic.name), seconds))
+        jobs.append((periodic.name, functools.partial(periodic.job, runtime), seconds))  # summary: in its line
     for name, job, seconds in jobs:
         scheduler.add_job(
             _guarded(name, job),
@@ -124,7 +136,12 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
 
 
 def run_forever(runtime: Runtime) -> None:
-    scheduler = build_scheduler(runtime)
+    for warning in readiness.multi_node_warnings(runtime.config):
+        log.warning(warning)
+    heartbeat = Heartbeat(runtime.store, runtime.clock, runtime.config)
+    heartbeat.start()
+    metrics.serve_scheduler_metrics(runtime.config, runtime.store, runtime.clock)
+    scheduler = build_scheduler(runtime, heartbeat)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -134,3 +151,4 @@ def run_forever(runtime: Runtime) -> None:
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
+        heartbeat.stop()

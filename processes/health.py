@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, bindparam, delete, or_, select
+from sqlalchemy import Float, ForeignKey, Index, String, Text, bindparam, delete, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -43,10 +43,10 @@ from engine import audit
 from engine.config import ConfigError, load_config
 from engine.dml import Prepared
 from engine.handlers import HandlerRegistry, Happened
-from engine.models import Base, HumanTask, UTCDateTime, core
+from engine.models import OPEN_TASK_SQL, Base, HumanTask, UTCDateTime, core
 from processes.customers import BANDS as BANDS  # healthy | watch | at_risk, re-exported for the pages
 from processes.customers import Customer, Invoice
-from processes.health_components import OPEN_TASK, Raw, measure
+from processes.health_components import Raw, measure
 from processes.playbooks import request_playbook, start_pending
 
 if TYPE_CHECKING:
@@ -282,6 +282,8 @@ def health_changed_many(
 
 
 # -- the triggers: engine listeners and the scheduler's pass ------------------------------------------------------
+# written as the partial index's own WHERE, so both databases read ix_human_task_open_stuck_at
+OPEN_TASK_ROWS = text(f"human_task.{OPEN_TASK_SQL}")
 COMPLETED_TASK = select(HumanTask.process_id, HumanTask.element_id, HumanTask.stuck_at).where(
     HumanTask.id == bindparam("b_id")
 )  # built once: it runs on every completion
@@ -313,7 +315,7 @@ def stale_customers(session: Session, now: datetime, limit: int = 1000) -> list[
     stuck = (
         select(HumanTask.customer_id)
         .join(Customer, Customer.id == HumanTask.customer_id)
-        .where(HumanTask.state.in_(OPEN_TASK), HumanTask.stuck_at <= now)
+        .where(OPEN_TASK_ROWS, HumanTask.stuck_at <= now)
         .where(or_(last.is_(None), HumanTask.stuck_at > last))
     )
     due = (

@@ -49,6 +49,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, runtime: Runtime | No
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.extensions["jornada.runtime"] = runtime or _build_runtime(settings)
+    from web import ops
+
+    ops.init_app(app)  # /healthz, /metrics, a log line and a latency per request: hooks before everyone else's
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -80,6 +83,9 @@ def _register_blueprints(app: Flask) -> None:
     from web import surveys
 
     app.register_blueprint(surveys.bp)  # the public survey page: /survey/<token>, no sign-in
+    from web import migrations_page
+
+    app.register_blueprint(migrations_page.bp, url_prefix="/migrations")  # instances to another version
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)
 

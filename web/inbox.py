@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from engine.errors import EngineError
 from web import inbox_query, saved_filters, task_access, task_format, users
@@ -16,6 +16,13 @@ from web.params import id_list
 from web.permissions import WORK_TASKS, requires
 
 bp = Blueprint("inbox", __name__)
+
+
+def count_text(count: int) -> str:
+    """A count of the inbox as shown: past ``COUNT_CAP`` it was not counted further, "1,000+" (pt-BR "1.000+")."""
+    if count > inbox_query.COUNT_CAP:
+        return f"{format_decimal(inbox_query.COUNT_CAP)}+"
+    return str(format_decimal(count))
 
 
 def _url(query: str) -> str:
@@ -47,6 +54,7 @@ def _render(
         sla_states=inbox_query.SLA_STATES,
         unassigned=inbox_query.UNASSIGNED,
         now=now,
+        count_text=count_text,
         badge=task_format.sla_badge,
         age=task_format.age,
         moment=task_format.moment,

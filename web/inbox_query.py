@@ -1,32 +1,36 @@
 """The inbox's read side: which open tasks a view shows, its filters, sort order and page, and the SLA state of a
-task (one rule, in Python for a badge and in SQL for the filter and the default order). Reads only the
-``human_task`` table (plus the customer's name), never the workflow JSON."""
+task (one rule, in Python for a badge and in SQL for the filter). Reads only the ``human_task`` and
+``open_task_group`` tables (plus the customer's name), never the workflow JSON.
+
+Pages of the default order are keyset pages (web/inbox_keyset.py): a page costs the same whatever the history
+and backlog. ``search(session, principal, InboxFilters(view=...), now)`` gives page 1;
+``InboxFilters(view=..., at="last")`` the last page; ``after=``/``before=`` a page's ``Key.cursor()`` the next /
+previous one (``InboxPage.links`` holds their query strings). ``page=N`` without a cursor walks from the top and
+stops at the count cap (then it shows the last page). Counts stop at ``COUNT_CAP`` + 1: ``InboxPage.more`` says
+the view holds more than ``COUNT_CAP`` tasks ("1,000+").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from engine.execution import OPEN_STATES
-from engine.models import HumanTask, HumanTaskGroup, ProcessDefinition
+from engine.models import OPEN_TASK_SQL, HumanTask, HumanTaskGroup, OpenTaskGroup, ProcessDefinition
 from processes.customers import Customer
-from web.params import whole_number
+from web.inbox_filters import SLA_STATES, VIEWS, InboxFilters
+from web.inbox_keyset import COUNT_CAP, Key, KeyColumns, capped_count, capped_distinct, merge, walk
 from web.principal import Principal
 
-VIEWS = ("mine", "groups", "all")
 PER_PAGE = 50
 SOON = timedelta(hours=24)
-# SLA states, most urgent first; the rank is the state's index.
-SLA_STATES = ("red", "yellow", "green", "grey")
-SORTS = ("task", "process", "customer", "due", "priority", "age", "assignee")
 UNASSIGNED = "-"
-NARROWING = ("process", "customer", "group", "assignee", "sla", "q")  # the filters within a view
+# Written as the partial indexes' WHERE clause, literally: SQLite and PostgreSQL use a partial index only for a
+# query whose WHERE clause implies the index's, which a bound parameter does not.
+OPEN = text(f"human_task.{OPEN_TASK_SQL}")
 
 
 # -- SLA -----------------------------------------------------------------------------------------------------
@@ -46,68 +50,6 @@ def sla_rank(now: datetime) -> ColumnElement[int]:
     red = or_(and_(t.due_at.is_not(None), t.due_at <= now), and_(t.stuck_at.is_not(None), t.stuck_at <= now))
     yellow = or_(and_(t.due_at.is_not(None), t.due_at < now + SOON), and_(t.warn_at.is_not(None), t.warn_at <= now))
     return case((red, 0), (yellow, 1), (t.due_at.is_not(None), 2), else_=3)
-
-
-# -- filters -------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class InboxFilters:
-    """What the inbox shows, read from and written back to the query string (unknown values fall back)."""
-
-    view: str = "mine"
-    process: str = ""
-    customer: str = ""
-    group: str = ""
-    assignee: str = ""
-    sla: str = ""
-    q: str = ""
-    sort: str = ""
-    dir: str = "asc"
-    page: int = 1
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> InboxFilters:
-        text = {f.name: (args.get(f.name) or "").strip()[:200] for f in fields(cls) if f.name != "page"}
-        page = whole_number(args.get("page")) or 1  # page() clamps it to the last page
-        found = cls(**text, page=page)  # type: ignore[arg-type]
-        return replace(
-            found,
-            view=found.view if found.view in VIEWS else "mine",
-            sla=found.sla if found.sla in SLA_STATES else "",
-            sort=found.sort if found.sort in SORTS else "",
-            dir="desc" if found.dir == "desc" else "asc",
-        )
-
-    def params(self, **changes: Any) -> dict[str, str]:
-        """The non-default values (after ``changes``), as query-string parameters."""
-        changed = replace(self, **changes)
-        default = InboxFilters()
-        return {
-            f.name: str(getattr(changed, f.name))
-            for f in fields(self)
-            if getattr(changed, f.name) != getattr(default, f.name)
-        }
-
-    def url_query(self, **changes: Any) -> str:
-        return urlencode(self.params(**changes))
-
-    def sort_query(self, column: str) -> str:
-        """The query string of a column header: sort by it, or flip the direction if it is already the sort."""
-        flip = "desc" if self.sort == column and self.dir == "asc" else "asc"
-        return self.url_query(sort=column, dir=flip, page=1)
-
-    @property
-    def saved_query(self) -> str:
-        """What a saved filter keeps: everything but the page."""
-        return self.url_query(page=1)
-
-    @property
-    def narrowed(self) -> bool:
-        return any(getattr(self, name) for name in NARROWING)
-
-    @property
-    def cleared_query(self) -> str:
-        """The same view and sort order without the narrowing filters."""
-        return self.url_query(page=1, **dict.fromkeys(NARROWING, ""))
 
 
 # -- rows ----------------------------------------------------------------------------------------------------
@@ -140,17 +82,34 @@ class InboxRow:
 @dataclass(frozen=True)
 class InboxPage:
     rows: list[InboxRow]
-    total: int
-    page: int
-    pages: int
+    total: int  # counted up to COUNT_CAP + 1
+    number: int | None  # the page's number, None when unknown
+    links: dict[str, str] = field(default_factory=dict)  # first / prev / next / last -> query string
 
     @property
-    def first(self) -> int:
-        return (self.page - 1) * PER_PAGE + 1 if self.total else 0
+    def more(self) -> bool:
+        """More matches than COUNT_CAP: ``total`` is only a floor."""
+        return self.total > COUNT_CAP
 
     @property
-    def last(self) -> int:
-        return min(self.page * PER_PAGE, self.total)
+    def pages(self) -> int | None:
+        return None if self.more else max(1, -(-self.total // PER_PAGE))
+
+    @property
+    def page(self) -> int | None:  # the name of ``number`` before keyset pages
+        return self.number
+
+    @property
+    def first(self) -> int | None:
+        """The position of the page's first row, when known."""
+        if not self.rows or self.number is None:
+            return None
+        return (self.number - 1) * PER_PAGE + 1
+
+    @property
+    def last(self) -> int | None:
+        first = self.first
+        return None if first is None else first + len(self.rows) - 1
 
 
 # The columns of an InboxRow, in its field order.
@@ -170,25 +129,40 @@ _ROW_COLUMNS: tuple[Any, ...] = (
     HumanTask.warn_at,
     HumanTask.stuck_at,
 )
+_TASK_KEY = KeyColumns(HumanTask.due_at, HumanTask.priority, HumanTask.id)
+_GROUP_KEY = KeyColumns(OpenTaskGroup.due_at, OpenTaskGroup.priority, OpenTaskGroup.human_task_id)
 
 
 def in_groups(groups: Any) -> ColumnElement[bool]:
+    """Tasks (open or closed) of any of ``groups``."""
     return HumanTask.id.in_(select(HumanTaskGroup.human_task_id).where(HumanTaskGroup.group_name.in_(groups)))
 
 
-def _scope(view: str, me: Principal) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [HumanTask.state.in_(OPEN_STATES)]
-    if view == "mine":
-        where.append(HumanTask.assignee == me.username)
-    elif view == "groups":
-        where.append(in_groups(sorted(me.groups)))
-    return where
+def in_open_groups(groups: Any) -> ColumnElement[bool]:
+    """Open tasks of any of ``groups`` (open_task_group holds no closed task, however long the history)."""
+    return HumanTask.id.in_(select(OpenTaskGroup.human_task_id).where(OpenTaskGroup.group_name.in_(groups)))
 
 
-def _narrowing(f: InboxFilters, now: datetime) -> list[ColumnElement[bool]]:
+def _group_scope(f: InboxFilters, me: Principal) -> list[str] | None:
+    """The groups whose queues the view reads, or None when it reads the task table itself."""
+    if f.view == "groups":
+        return [g for g in sorted(me.groups) if not f.group or g == f.group]
+    return [f.group] if f.group else None
+
+
+def _narrowing(f: InboxFilters, me: Principal, now: datetime) -> list[ColumnElement[bool]]:
+    """The conditions of the view and its filters on the task row, but the groups (``_group_scope``)."""
     where: list[ColumnElement[bool]] = []
+    if f.view == "mine":
+        where.append(HumanTask.assignee == me.username)
     if f.process:
         where.append(HumanTask.process_id == f.process)
+    return where + _task_narrowing(f, now)
+
+
+def _task_narrowing(f: InboxFilters, now: datetime) -> list[ColumnElement[bool]]:
+    """The filters only the task row answers (open_task_group holds the groups, the sort keys and the process)."""
+    where: list[ColumnElement[bool]] = []
     if f.customer:
         where.append(
             or_(
@@ -196,8 +170,6 @@ def _narrowing(f: InboxFilters, now: datetime) -> list[ColumnElement[bool]]:
                 func.lower(Customer.name).contains(f.customer.lower(), autoescape=True),
             )
         )
-    if f.group:
-        where.append(in_groups([f.group]))
     if f.assignee == UNASSIGNED:
         where.append(HumanTask.assignee.is_(None))
     elif f.assignee:
@@ -209,13 +181,174 @@ def _narrowing(f: InboxFilters, now: datetime) -> list[ColumnElement[bool]]:
     return where
 
 
-def _order(f: InboxFilters, now: datetime) -> list[Any]:
+_NO_SLA_FILTER = datetime(1970, 1, 1, tzinfo=UTC)  # the clock of reads without an SLA filter (unread)
+Source = tuple[Select[Any], KeyColumns]  # a select of the key's three columns, and those columns
+
+
+def _sources(f: InboxFilters, me: Principal, now: datetime) -> list[Source]:
+    """What a view reads, as keyset sources: the open tasks (index ix_human_task_inbox_*), or one range of
+    open_task_group per group of the view (index ix_open_task_group_order), joined to the task only to filter."""
+    groups = _group_scope(f, me)
+    if groups is None:
+        base = select(*_TASK_KEY.columns).where(OPEN, *_narrowing(f, me, now))
+        return [(_with_customer(base, f), _TASK_KEY)]
+    on_task = _task_narrowing(f, now)
+    if f.view == "mine":
+        on_task.append(HumanTask.assignee == me.username)
+    sources: list[Source] = []
+    for group in groups:
+        # with a process: index ix_open_task_group_process, the process filter without reading the task rows
+        base = select(*_GROUP_KEY.columns).where(OpenTaskGroup.group_name == group)
+        if f.process:
+            base = base.where(OpenTaskGroup.process_id == f.process)
+        if on_task:
+            base = _with_customer(base.join(HumanTask, HumanTask.id == OpenTaskGroup.human_task_id), f).where(*on_task)
+        sources.append((base, _GROUP_KEY))
+    return sources
+
+
+def _with_customer(query: Select[Any], f: InboxFilters) -> Select[Any]:
+    return query.outerjoin(Customer, Customer.id == HumanTask.customer_id) if f.customer else query
+
+
+def _walk(session: Session, sources: list[Source], limit: int, *, forward: bool, start: Key | None) -> list[Key]:
+    streams = [walk(session, base, cols, limit, forward=forward, start=start) for base, cols in sources]
+    return merge(streams, limit, forward=forward)
+
+
+def _count(session: Session, sources: list[Source]) -> int:
+    if len(sources) == 1:
+        return capped_count(session, *sources[0])
+    return capped_distinct(session, sources)
+
+
+def _rows(session: Session, ids: list[int]) -> list[InboxRow]:
+    """The rows of ``ids``, in that order."""
+    if not ids:
+        return []
+    found = session.execute(
+        select(*_ROW_COLUMNS).outerjoin(Customer, Customer.id == HumanTask.customer_id).where(HumanTask.id.in_(ids))
+    )
+    by_id = {row.id: InboxRow(*row) for row in found}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def search(session: Session, me: Principal, f: InboxFilters, now: datetime) -> InboxPage:
+    """One page of a view. The default order reads keyset pages; a column sort reads numbered pages with OFFSET
+    over the sorted matches (it sorts every open match: those sorts have no index)."""
+    if f.sort:
+        return _sorted_page(session, me, f, now)
+    sources = _sources(f, me, now)
+    total = _count(session, sources)
+    if not total:
+        return InboxPage([], 0, 1)
+    pages = None if total > COUNT_CAP else -(-total // PER_PAGE)
+    keys, number, has_prev, has_next = _position(session, sources, f, total, pages)
+    links = _links(f, keys, number, has_prev, has_next)
+    return InboxPage(_rows(session, [k.id for k in keys]), total, number, links)
+
+
+Placed = tuple[list[Key], int | None, bool, bool]  # the page's keys, its number, whether pages come before / after
+
+
+def _position(session: Session, sources: list[Source], f: InboxFilters, total: int, pages: int | None) -> Placed:
+    """The keys of the page ``f`` asks for (by cursor, by number from the top, or the last one)."""
+    n = PER_PAGE
+
+    def walk_from(start: Key | None, limit: int, forward: bool = True) -> list[Key]:
+        return _walk(session, sources, limit, forward=forward, start=start)
+
+    def last_page() -> Placed:
+        # as many rows as the last page of the walk from the top, when the count is known: Previous then goes
+        # back along the same pages as Next
+        size = total % n or n if pages is not None else n
+        keys = walk_from(None, size, forward=False)[::-1]
+        return keys, pages, bool(keys) and bool(walk_from(keys[0], 1, forward=False)), False
+
+    before, after = Key.from_cursor(f.before), Key.from_cursor(f.after)
+    if f.at == "last":
+        return last_page()
+    if before is not None:
+        keys = walk_from(before, n + 1, forward=False)
+        if len(keys) > n:
+            keys = keys[:n][::-1]
+            number = f.page or None
+            return keys, number, True, bool(walk_from(keys[-1], 1))
+        # at the top: the first page (below)
+    elif after is not None:
+        keys = walk_from(after, n + 1)
+        if keys:
+            return keys[:n], f.page or None, bool(walk_from(keys[0], 1, forward=False)), len(keys) > n
+        return last_page()
+    page = max(1, f.page) if before is None else 1
+    skip = (page - 1) * n
+    if skip >= min(total, COUNT_CAP):  # past the last page, or past what a walk from the top may read
+        return last_page()
+    keys = walk_from(None, skip + n + 1)
+    return keys[skip : skip + n], page, page > 1, len(keys) > skip + n
+
+
+def _links(f: InboxFilters, keys: list[Key], number: int | None, has_prev: bool, has_next: bool) -> dict[str, str]:
+    """The pager's query strings: first, prev (the row before ours as the cursor), next, last."""
+    links: dict[str, str] = {}
+    if has_prev and keys:
+        links["first"] = f.url_query(page=1)
+        if number == 2:
+            links["prev"] = links["first"]
+        else:
+            links["prev"] = f.url_query(before=keys[0].cursor(), after="", at="", page=number - 1 if number else 0)
+    if has_next and keys:
+        links["next"] = f.url_query(after=keys[-1].cursor(), before="", at="", page=number + 1 if number else 0)
+        links["last"] = f.url_query(at="last", after="", before="", page=1)
+    return links
+
+
+# -- column sorts: numbered pages ----------------------------------------------------------------------------
+def _sorted_page(session: Session, me: Principal, f: InboxFilters, now: datetime) -> InboxPage:
+    where: list[Any] = [OPEN, *_narrowing(f, me, now)]  # Any: OPEN is literal SQL text
+    groups = _group_scope(f, me)
+    if groups is not None:
+        where.append(in_open_groups(groups))
+    matches = select(*_ROW_COLUMNS).outerjoin(Customer, Customer.id == HumanTask.customer_id).where(*where)
+    total = capped_count(session, _with_customer(select(*_TASK_KEY.columns).where(*where), f), _TASK_KEY)
+    if not total:
+        return InboxPage([], 0, 1)
+    pages = None if total > COUNT_CAP else -(-total // PER_PAGE)
+    order = _order(f, now)
+    number: int | None = f.page or 1
+    if f.at == "last" or (pages is not None and f.page > pages):
+        size = total % PER_PAGE or PER_PAGE if pages is not None else PER_PAGE  # the pages Next walks
+        found = session.execute(matches.order_by(*_sql_order(order, forward=False)).limit(size))
+        rows = [InboxRow(*row) for row in found][::-1]
+        number = pages
+        has_prev, has_next = pages != 1, False
+    else:
+        page = f.page or 1
+        found = session.execute(matches.order_by(*_sql_order(order)).limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE))
+        rows = [InboxRow(*row) for row in found]
+        if not rows:  # past the end of more than COUNT_CAP matches
+            return _sorted_page(session, me, replace(f, at="last"), now)
+        has_prev, has_next = page > 1, len(rows) > PER_PAGE
+        rows = rows[:PER_PAGE]
+    links: dict[str, str] = {}
+    if has_prev:
+        links["first"] = f.url_query(page=1)
+        if number is not None:
+            links["prev"] = f.url_query(page=number - 1)
+    if has_next:
+        links["next"] = f.url_query(page=(number or 1) + 1)
+        links["last"] = f.url_query(at="last", page=1)
+    return InboxPage(rows, total, number, links)
+
+
+Ordering = list[tuple[Any, bool]]  # (expression, descending)
+
+
+def _order(f: InboxFilters, now: datetime) -> Ordering:
+    """A column sort, then the default order (written with CASE: these sorts read no index anyway)."""
     t = HumanTask
-    overdue = case((and_(t.due_at.is_not(None), t.due_at <= now), 0), else_=1)
     no_due = case((t.due_at.is_(None), 1), else_=0)
-    default = [overdue, no_due, t.due_at.asc(), t.priority.desc(), t.id.asc()]
-    if not f.sort:
-        return default
+    default: Ordering = [(no_due, False), (t.due_at, False), (t.priority, True), (t.id, False)]
     columns: dict[str, list[Any]] = {
         "task": [func.lower(t.name)],
         "process": [t.process_id],
@@ -225,41 +358,22 @@ def _order(f: InboxFilters, now: datetime) -> list[Any]:
         "assignee": [case((t.assignee.is_(None), 1), else_=0), t.assignee],
     }
     if f.sort == "age":  # ascending age: the youngest task first
-        chosen = [t.created_at.desc() if f.dir == "asc" else t.created_at.asc()]
+        chosen: Ordering = [(t.created_at, f.dir == "asc")]
     else:
-        chosen = [c.desc() if f.dir == "desc" else c for c in columns[f.sort]]
+        chosen = [(c, f.dir == "desc") for c in columns[f.sort]]
     return [*chosen, *default]
 
 
-def search(session: Session, me: Principal, f: InboxFilters, now: datetime) -> InboxPage:
-    where = _scope(f.view, me) + _narrowing(f, now)
-    total = session.execute(
-        select(func.count())
-        .select_from(HumanTask)
-        .outerjoin(Customer, Customer.id == HumanTask.customer_id)
-        .where(*where)
-    ).scalar_one()
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(f.page, pages)
-    found = session.execute(
-        select(*_ROW_COLUMNS)
-        .outerjoin(Customer, Customer.id == HumanTask.customer_id)
-        .where(*where)
-        .order_by(*_order(f, now))
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    )
-    rows = [InboxRow(*row) for row in found]
-    return InboxPage(rows, total, page, pages)
+def _sql_order(order: Ordering, *, forward: bool = True) -> list[Any]:
+    """ORDER BY terms, or their exact reverse (each flipped term also flips where NULL goes, on both databases)."""
+    return [expr.desc() if descending == forward else expr.asc() for expr, descending in order]
 
 
 def view_counts(session: Session, me: Principal) -> dict[str, int]:
-    """How many open tasks each view holds, unfiltered, for the tabs."""
+    """How many open tasks each view holds (up to COUNT_CAP + 1), unfiltered, for the tabs."""
     views = VIEWS if me.sees_all_tasks else VIEWS[:2]
-    return {
-        view: session.execute(select(func.count()).select_from(HumanTask).where(*_scope(view, me))).scalar_one()
-        for view in views
-    }
+    unfiltered = {view: _sources(InboxFilters(view=view), me, _NO_SLA_FILTER) for view in views}
+    return {view: _count(session, sources) for view, sources in unfiltered.items()}
 
 
 def process_names(session: Session) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, func, or_, select
 
@@ -68,6 +69,7 @@ def action_label(action: str) -> str:
         "alert_acknowledged": _("Alert acknowledged"),
         "alert_resolved": _("Alert resolved"),
         "instance_data_scrubbed": _("Data erased"),
+        "instance_migrated": _("Moved to another version"),
     }.get(action, action.replace("_", " "))
 
 
@@ -235,6 +237,17 @@ def index() -> ResponseReturnValue:
 
 
 # -- one instance --------------------------------------------------------------------------------------------
+def state_size(state_json: str) -> tuple[str, str]:
+    """The size of an instance's engine state, readable ("28 KB") and exact ("28,672 bytes")."""
+    size = len(state_json.encode("utf-8"))
+    exact = _("%(num)s bytes", num=format_decimal(size))
+    if size < 1024:
+        return exact, exact
+    if size < 1024 * 1024:
+        return _("%(num)s KB", num=format_decimal(round(size / 1024))), exact
+    return _("%(num)s MB", num=format_decimal(round(size / (1024 * 1024), 1))), exact
+
+
 @dataclass(frozen=True)
 class Entry:
     """One line of the timeline."""
@@ -309,6 +322,7 @@ def _page(
         tasks=tasks,
         timeline=timeline,
         data=json.dumps(view.data, ensure_ascii=False, sort_keys=True, indent=2, default=str),
+        state_size=state_size(instance.state_json),
         now=now,
         live=instance.status not in FINAL,
         may_operate=me().has(*LEADS),

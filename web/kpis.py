@@ -23,6 +23,7 @@ from engine.models import Alert, HumanTask, HumanTaskGroup
 from processes.customers import Customer
 from web.audit import day_field
 from web.context import me, read_session, runtime
+from web.distinct_names import distinct_names
 from web.inbox_query import process_names
 from web.model_text import translate
 from web.params import id_list
@@ -215,9 +216,9 @@ def parse_alert_filters(args: Mapping[str, str], known_processes: Mapping[str, s
 
 
 def task_groups(session: Session) -> list[str]:
-    """Every candidate group of a task, by name."""
-    query = select(HumanTaskGroup.group_name).distinct().order_by(HumanTaskGroup.group_name)
-    return list(session.execute(query).scalars())
+    """Every candidate group of a task, open or closed (the alerts' filter reads history), by name: one index
+    probe per group name."""
+    return distinct_names(session, HumanTaskGroup.group_name)
 
 
 def alert_query(filters: AlertFilters) -> Select[Alert, HumanTask, str]:

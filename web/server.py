@@ -8,6 +8,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from web import ops
+
 log = logging.getLogger(__name__)
 
 
@@ -64,5 +66,6 @@ def serve(
         "on_exit": on_exit,
         "timeout": 60,
     }
+    options.update(ops.gunicorn_options(dict(config)))  # structured request lines instead of gunicorn's access log
     _Server(config, options).run()
     return 0

@@ -425,9 +425,11 @@ def memberships(session: Session) -> dict[int, list[str]]:
 
 
 def all_groups(session: Session) -> list[str]:
-    """Groups known anywhere: members' groups and the candidate groups of tasks."""
+    """Groups known anywhere: members' groups and the candidate groups of tasks (of every task ever: one index
+    probe per group name, not a read of the whole membership history)."""
     from engine.models import HumanTaskGroup
+    from web.distinct_names import distinct_names
 
-    names = set(session.execute(select(UserGroup.group_name).distinct()).scalars())
-    names |= set(session.execute(select(HumanTaskGroup.group_name).distinct()).scalars())
+    names = set(distinct_names(session, UserGroup.group_name))
+    names |= set(distinct_names(session, HumanTaskGroup.group_name))
     return sorted(names)

@@ -27,6 +27,7 @@ READ = {"lead", "admin", "auditor"}
 LEADS = {"lead", "admin"}
 DESIGN = {"designer", "admin"}
 AUDIT = {"auditor", "admin"}
+MOVE = {"lead", "designer", "admin"}  # moving running instances to another version
 CUSTOMERS = {"staff", "lead", "admin", "auditor"}  # auditors read customers, never change them
 
 # endpoint -> roles that may use it. Anything else: 403 (signed in), login redirect (pages) or 401 (API).
@@ -80,6 +81,9 @@ EXPECTED: dict[str, set[str]] = {
     "api.list_events": AUDIT,
     "api.import_csv": LEADS,
     "api.start_instance": WORK,
+    "api.migrate_instances": MOVE,
+    "migrations.index": MOVE,
+    "migrations.migrate": MOVE,
     "api.get_instance": READ | {"staff"},  # staff: its open task is in sam's group (fin: 403, tested below)
     "api.list_tokens": ALL,  # admins: everyone's; others: their own
     "api.revoke_token": {"admin"},  # the token is fin's: only an admin (or fin) may revoke it
@@ -123,7 +127,18 @@ EXPECTED: dict[str, set[str]] = {
 }
 # Open to everyone (sign-in, the sign-in redirect, assets, the API's own description, the signed survey links
 # mailed to customers' contacts) or signed-in only.
-PUBLIC = {"static", "favicon", "auth.login", "auth.root", "api.openapi", "auth.logout", "surveys.answer"}
+# /healthz and /metrics: public to the monitoring (/metrics from loopback or with its token; tests/web/test_ops.py)
+PUBLIC = {
+    "static",
+    "favicon",
+    "auth.login",
+    "auth.root",
+    "api.openapi",
+    "auth.logout",
+    "surveys.answer",
+    "ops.healthz",
+    "ops.prometheus_metrics",
+}
 
 
 @pytest.fixture
