@@ -47,10 +47,10 @@ from engine import (  # noqa: E402
     Store,
     load_config,
 )
-from engine.forms import Field  # noqa: E402
+from engine._forms import Field  # noqa: E402
+from engine._outbox import LogTransport  # noqa: E402
+from engine._sandbox import Sandbox  # noqa: E402
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Timer  # noqa: E402
-from engine.outbox import LogTransport  # noqa: E402
-from engine.sandbox import Sandbox  # noqa: E402
 from processes import build_registry  # noqa: E402
 from processes.customers import create_customer  # noqa: E402
 

@@ -25,8 +25,8 @@ def bare_spiff(model: bytes, instances: int) -> float:
     from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
     from SpiffWorkflow.util.task import TaskState
 
-    from engine.dialects import JornadaParser, serializer_config
-    from engine.specs import parse_xml
+    from engine._dialects import JornadaParser, serializer_config
+    from engine._specs import parse_xml
 
     parser = JornadaParser()
     parser.add_bpmn_xml(parse_xml(model), "linear10.bpmn")

@@ -46,10 +46,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, event, text  # noqa: E402
 
-from engine import FrozenClock, Runtime, Store, alerts, due_work, load_config  # noqa: E402
-from engine.handlers import HandlerRegistry  # noqa: E402
-from engine.outbox import LogTransport  # noqa: E402
-from engine.scheduler import run_once  # noqa: E402
+from engine import FrozenClock, Runtime, Store, load_config  # noqa: E402
+from engine import _alerts as alerts  # noqa: E402
+from engine import _due_work as due_work  # noqa: E402
+from engine._handlers import HandlerRegistry  # noqa: E402
+from engine._outbox import LogTransport  # noqa: E402
+from engine._scheduler import run_once  # noqa: E402
 
 GOAL = 1.5
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # tick r runs at T0 + r days + 1 hour

@@ -38,7 +38,8 @@ if str(ROOT) not in sys.path:
 from lxml import etree  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from engine import FrozenClock, Runtime, Store, load_config, specs  # noqa: E402
+from engine import FrozenClock, Runtime, Store, load_config  # noqa: E402
+from engine import _specs as specs  # noqa: E402
 from engine.models import HumanTask, ProcessInstance  # noqa: E402
 from processes import build_registry  # noqa: E402
 from processes.customers import Contact, Invoice, create_customer  # noqa: E402

@@ -5,18 +5,18 @@ and the few helpers the web and the processes need) plus ``engine.models`` for r
 private to the engine: ``web/`` and ``processes/`` import only from these two (tests/test_import_surface.py).
 """
 
-from engine.cli import build_runtime, print_kpi_table
-from engine.clock import Clock, FrozenClock, SystemClock
-from engine.config import ConfigError, load_config
-from engine.data_limits import REQUEST as REQUEST_LIMITS
-from engine.data_limits import DataProblem, Limits, problem_in, text_problem
-from engine.deploy import latest as latest_definition
-from engine.diff import LAYOUT as LAYOUT_CHANGE
-from engine.diff import ElementChange
-from engine.diff import compare as compare_models
-from engine.dml import Prepared
-from engine.enums import FINAL_STATUSES, OPEN_TASK_STATES, AuditAction, InstanceStatus, TaskState
-from engine.errors import (
+from engine._cli import build_runtime, print_kpi_table
+from engine._clock import Clock, FrozenClock, SystemClock
+from engine._config import ConfigError, load_config
+from engine._data_limits import REQUEST as REQUEST_LIMITS
+from engine._data_limits import DataProblem, Limits, problem_in, text_problem
+from engine._deploy import latest as latest_definition
+from engine._diff import LAYOUT as LAYOUT_CHANGE
+from engine._diff import ElementChange
+from engine._diff import compare as compare_models
+from engine._dml import Prepared
+from engine._enums import FINAL_STATUSES, OPEN_TASK_STATES, AuditAction, InstanceStatus, TaskState
+from engine._errors import (
     ConflictError,
     DeployError,
     EngineError,
@@ -28,25 +28,25 @@ from engine.errors import (
     Problem,
     StartRefused,
 )
-from engine.execution import Unit
-from engine.external import MAX_LOCK_MS, ExternalTaskView, TopicRequest
-from engine.forms import Field, constraint_number, fields_of
-from engine.handlers import HandlerContext, HandlerError, HandlerRegistry, Happened, StartRequest
-from engine.keys import secret_key
-from engine.lint import BPMN as BPMN_NS
-from engine.lint import CAMUNDA as CAMUNDA_NS
-from engine.lint import NS as BPMN_NAMESPACES
-from engine.lint import executable_processes
-from engine.lint import lint as lint_bpmn
-from engine.lint import read as read_bpmn
-from engine.outbox import MAX_ATTEMPTS as MAIL_MAX_ATTEMPTS
-from engine.outbox import queue_mail
-from engine.runtime import Runtime
-from engine.scheduler import build_scheduler, run_once
-from engine.specs import parse_xml, single_process
-from engine.store import Store
-from engine.versions import MOVABLE_STATUSES, Candidate, Outcome, Preview
-from engine.visibility import in_groups, in_open_groups, may_see, visible_to
+from engine._execution import Unit
+from engine._external import MAX_LOCK_MS, ExternalTaskView, TopicRequest
+from engine._forms import Field, constraint_number, fields_of
+from engine._handlers import HandlerContext, HandlerError, HandlerRegistry, Happened, StartRequest
+from engine._keys import secret_key
+from engine._lint import BPMN as BPMN_NS
+from engine._lint import CAMUNDA as CAMUNDA_NS
+from engine._lint import NS as BPMN_NAMESPACES
+from engine._lint import executable_processes
+from engine._lint import lint as lint_bpmn
+from engine._lint import read as read_bpmn
+from engine._outbox import MAX_ATTEMPTS as MAIL_MAX_ATTEMPTS
+from engine._outbox import queue_mail
+from engine._runtime import Runtime
+from engine._scheduler import build_scheduler, run_once
+from engine._specs import parse_xml, single_process
+from engine._store import Store
+from engine._versions import MOVABLE_STATUSES, Candidate, Outcome, Preview
+from engine._visibility import in_groups, in_open_groups, may_see, visible_to
 
 __all__ = [
     "BPMN_NAMESPACES",

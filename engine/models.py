@@ -94,7 +94,7 @@ class DecisionDefinition(Base):
 
 
 class ProcessDecision(Base):
-    """The decision versions a process definition's business rule tasks call, fixed at deploy (engine.deploy)."""
+    """The decision versions a process definition's business rule tasks call, fixed at deploy (engine._deploy)."""
 
     __tablename__ = "process_decision"
 
@@ -218,7 +218,7 @@ class Timer(Base):
 
 class ExternalTask(Base):
     """One row per service/send/business-rule task whose topic has no in-process handler, while it waits for a
-    worker (see engine/external.py). Fetchable when ``lock_expires_at`` is NULL or past: it is the lock's end
+    worker (see engine/_external.py). Fetchable when ``lock_expires_at`` is NULL or past: it is the lock's end
     while a worker holds it, and the end of the retry timeout after a failure."""
 
     __tablename__ = "external_task"
@@ -274,7 +274,7 @@ class AuditHead(Base):
 class AuditCheckpoint(Base):
     """A single row: the chain was verified from the first row up to ``seq``, whose hash was ``hash``. The audit
     page verifies only the rows after it and moves it on; a cache of work done, not evidence (the signed anchors
-    outside the database are, see engine/anchors.py)."""
+    outside the database are, see engine/_anchors.py)."""
 
     __tablename__ = "audit_checkpoint"
 
@@ -326,7 +326,7 @@ class Alert(Base):
     channels: Mapped[str] = mapped_column(String(200), default="")
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # set when the alert's task leaves the open states (see engine.alerts.resolve)
+    # set when the alert's task leaves the open states (see engine._alerts.resolve)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     resolution: Mapped[str | None] = mapped_column(String(30))  # task_completed | task_cancelled | task_skipped
@@ -355,7 +355,7 @@ def core(model: type[Base]) -> Table:
 
 class SchedulerHeartbeat(Base):
     """One row per running scheduler (``jornada scheduler`` or the one in ``jornada serve``), written every tick:
-    /healthz and /metrics read the age of the newest beat (engine/heartbeat.py)."""
+    /healthz and /metrics read the age of the newest beat (engine/_heartbeat.py)."""
 
     __tablename__ = "scheduler_heartbeat"
 

@@ -12,9 +12,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from engine import audit
-from engine.errors import NotFound, StartRefused
-from engine.handlers import StartRequest
+from engine import _audit as audit
+from engine._errors import NotFound, StartRefused
+from engine._handlers import StartRequest
 from engine.models import ProcessInstance
 from processes.customers import (
     Contact,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.handlers import HandlerContext, HandlerError
+from engine._handlers import HandlerContext, HandlerError
 from processes.customers import get_customer, record_mrr
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine._runtime import Runtime
 from engine.models import HumanTask
-from engine.runtime import Runtime
 from processes import accounts
 from processes.customer_query import OPEN_TASK, ListFilters, customers_page
 from processes.customers import FIELDS, Customer, CustomerError, account

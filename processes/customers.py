@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Date, Float, ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.handlers import HandlerError
+from engine._handlers import HandlerError
 from engine.models import Base, UTCDateTime
 
 STAGES = ("prospect", "onboarding", "active", "offboarding", "churned")

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from engine import FrozenClock, MessageNotDelivered, Runtime
-from engine.forms import Field
+from engine._forms import Field
+from engine._scheduler import run_once
 from engine.models import Alert, HumanTask, ProcessInstance
-from engine.scheduler import run_once
 from processes import demo_book, health, ingest, playbooks, purge, surveys
 from processes.customers import Contact, Customer, Invoice, create_customer
 from processes.events import PlaybookRun
@@ -341,8 +341,8 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
         health.recompute_many(u.session, every, u.now, sim_runtime.config, "demo", "demo")
     playbooks.start_pending(sim_runtime)
     with sim_runtime.store.session() as s:
-        from engine import kpi
-        from engine.cli import print_kpi_table
+        from engine import _kpi as kpi
+        from engine._cli import print_kpi_table
 
         print()
         print_kpi_table(kpi.step_stats(s))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.handlers import HandlerContext
+from engine._handlers import HandlerContext
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.customers import AccessGrant, Contact, Invoice, MrrMovement, get_customer
 from processes.events import PlaybookRun, ProductEvent

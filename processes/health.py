@@ -39,10 +39,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import audit
-from engine.config import ConfigError, load_config
-from engine.dml import Prepared
-from engine.handlers import HandlerRegistry, Happened
+from engine import _audit as audit
+from engine._config import ConfigError, load_config
+from engine._dml import Prepared
+from engine._handlers import HandlerRegistry, Happened
 from engine.models import OPEN_TASK_SQL, Base, HumanTask, UTCDateTime, core
 from processes.customers import BANDS as BANDS  # healthy | watch | at_risk, re-exported for the pages
 from processes.customers import Customer, Invoice
@@ -50,7 +50,7 @@ from processes.health_components import Raw, measure
 from processes.playbooks import request_playbook, start_pending
 
 if TYPE_CHECKING:
-    from engine.runtime import Runtime
+    from engine._runtime import Runtime
 
 # in the order pages show them; config.toml [health] has weight_<key> for each
 COMPONENT_KEYS = ("usage", "support", "sentiment", "payment", "stuck_steps", "mrr_trend")

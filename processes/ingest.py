@@ -21,8 +21,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from engine import audit
-from engine.dml import Prepared
+from engine import _audit as audit
+from engine._dml import Prepared
 from engine.models import ProcessInstance, core
 from processes import health, playbooks
 from processes.customers import Customer
@@ -30,8 +30,8 @@ from processes.events import PlaybookRun, ProductEvent
 from processes.rollups import CsDaily, CustomerDay
 
 if TYPE_CHECKING:
-    from engine.execution import Unit
-    from engine.runtime import Runtime
+    from engine._execution import Unit
+    from engine._runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Known(NamedTuple):
     purged_at: datetime | None
 
 
-# The batch's statements, built once (engine.dml runs them on SQLite's own cursor).
+# The batch's statements, built once (engine._dml runs them on SQLite's own cursor).
 INSERT_EVENTS = Prepared(core(ProductEvent).insert())
 _DAYS = core(CustomerDay)
 INSERT_DAYS = Prepared(_DAYS.insert())
@@ -176,7 +176,7 @@ def ingest(
         }
         for e in events
     ]
-    INSERT_EVENTS.run_many(u.conn, rows)  # on SQLite, straight on its cursor (engine.dml)
+    INSERT_EVENTS.run_many(u.conn, rows)  # on SQLite, straight on its cursor (engine._dml)
     count_batch(session, events, customers)
     whose = sorted({e.customer_id for e in events})
     audit.append(

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.handlers import HandlerContext, HandlerError
+from engine._handlers import HandlerContext, HandlerError
+from engine._outbox import queue_mail
 from engine.models import AuditEvent
-from engine.outbox import queue_mail
 from processes.customers import AccessGrant, Invoice, get_customer
 from processes.purge import purge as purge
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.handlers import HandlerContext
+from engine._handlers import HandlerContext
 from processes.customers import get_customer, record_mrr, set_field
 
 

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import audit
-from engine.errors import EngineError
+from engine import _audit as audit
+from engine._errors import EngineError
 from engine.models import AuditEvent, ProcessInstance
 from processes.customers import Customer
 from processes.events import PlaybookRun
@@ -31,7 +31,7 @@ from processes.playbook_rules import Rule, rules
 from processes.rollups import CustomerDay
 
 if TYPE_CHECKING:
-    from engine.runtime import Runtime
+    from engine._runtime import Runtime
 
 ACTOR = "playbooks"
 OPEN = ("running", "waiting", "incident")

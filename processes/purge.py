@@ -4,7 +4,7 @@ A purge covers, in one transaction:
 
 - the task data of every instance of the customer (the serialized workflows, message payloads included) and the
   purging instance's own data down to ids and the agreement;
-- the audit payloads of the customer and of its instances (tombstones through ``engine.audit.redact``: the chain
+- the audit payloads of the customer and of its instances (tombstones through ``engine._audit.redact``: the chain
   still verifies);
 - the outbox: every mail to, or mentioning, the customer's or its contacts' names and addresses;
 - task comments on the customer's instances (the web layer's ``task_comment`` table, reached by name: the domain
@@ -47,10 +47,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from engine import audit
-from engine.handlers import HandlerContext, HandlerError
+from engine import _audit as audit
+from engine._handlers import HandlerContext, HandlerError
+from engine._outbox import MAX_ATTEMPTS
 from engine.models import AuditEvent, Outbox, ProcessInstance
-from engine.outbox import MAX_ATTEMPTS
 from processes.customers import AccessGrant, Contact, Customer, get_customer
 from processes.events import PlaybookRun, ProductEvent
 from processes.export import exports_folder

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.errors import StartRefused
-from engine.handlers import HandlerContext, HandlerError, HandlerRegistry, Happened, StartRequest
+from engine._errors import StartRefused
+from engine._handlers import HandlerContext, HandlerError, HandlerRegistry, Happened, StartRequest
 from processes import mail, surveys
 from processes.customers import Contact, Customer, get_customer
 

@@ -11,15 +11,15 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import audit
-from engine.keys import secret_key
+from engine import _audit as audit
+from engine._keys import secret_key
 from engine.models import Base, UTCDateTime
 from processes import rollups
 from processes.customers import LANGUAGES, Contact, Customer
 
 if TYPE_CHECKING:
-    from engine.execution import Unit
-    from engine.runtime import Runtime
+    from engine._execution import Unit
+    from engine._runtime import Runtime
 
 KINDS = ("nps", "csat", "ces")
 

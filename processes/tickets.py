@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.handlers import HandlerRegistry, Happened
+from engine._handlers import HandlerRegistry, Happened
 from engine.models import Base, UTCDateTime
 from processes.customers import Customer
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine import FrozenClock, Runtime, Store, load_config
-from engine.outbox import LogTransport
-from engine.sandbox import Sandbox
+from engine._outbox import LogTransport
+from engine._sandbox import Sandbox
 from processes import build_registry
 
 ROOT = Path(__file__).resolve().parent.parent

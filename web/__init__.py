@@ -13,10 +13,10 @@ from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from engine.config import load_config
-from engine.errors import EngineError
-from engine.keys import secret_key
-from engine.runtime import Runtime
+from engine._config import load_config
+from engine._errors import EngineError
+from engine._keys import secret_key
+from engine._runtime import Runtime
 from web.extensions import babel, csrf, login_manager
 from web.i18n import LANGUAGES, ROLE_LABELS, select_locale
 from web.params import BoundedInt
@@ -26,7 +26,7 @@ MAX_BODY_BYTES = 5 * 1024 * 1024  # a bigger request body is refused whole (413)
 
 
 def _build_runtime(config: dict[str, Any]) -> Runtime:
-    from engine.cli import build_runtime
+    from engine._cli import build_runtime
 
     return build_runtime(config)
 

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine.errors import EngineError
+from engine._errors import EngineError
 from web import users
 from web.context import me, read_session, runtime
 from web.models import ROLES, User

@@ -22,7 +22,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import _audit as audit
 from engine.models import AuditEvent
 from web.context import audited_unit, me, read_session, record, runtime
 from web.params import MAX_PAGE, int_param

@@ -11,8 +11,8 @@ from flask import current_app
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from engine import audit
-from engine.errors import (
+from engine import _audit as audit
+from engine._errors import (
     ConflictError,
     DeployError,
     EngineError,
@@ -24,7 +24,7 @@ from engine.errors import (
     Problem,
     StartRefused,
 )
-from engine.runtime import Runtime, Unit
+from engine._runtime import Runtime, Unit
 from web.principal import Principal
 
 

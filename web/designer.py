@@ -30,14 +30,14 @@ from lxml import etree
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine import deploy as deploying
-from engine.deploy import latest
-from engine.diff import LAYOUT, ElementChange, compare
-from engine.errors import DeployError, NotFound, Problem
-from engine.lint import BPMN, NS, executable_processes, lint, read
+from engine import _deploy as deploying
+from engine._deploy import latest
+from engine._diff import LAYOUT, ElementChange, compare
+from engine._errors import DeployError, NotFound, Problem
+from engine._lint import BPMN, NS, executable_processes, lint, read
+from engine._runtime import Unit
+from engine._specs import parse_xml
 from engine.models import ProcessDefinition
-from engine.runtime import Unit
-from engine.specs import parse_xml
 from web.context import audited_unit, me, problems_json, read_session, record, runtime
 from web.models import ProcessDraft
 from web.params import int_param
@@ -548,7 +548,7 @@ def save_draft(process_id: str) -> ResponseReturnValue:
 
 def _same_model(stored: str, xml: str) -> bool:
     """``xml`` is ``stored``, or differs only where no element, property or layout changes (the editor's own
-    formatting and exporter attributes): engine.diff finds nothing."""
+    formatting and exporter attributes): engine._diff finds nothing."""
     if stored == xml:
         return True
     try:

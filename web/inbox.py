@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
-from engine.errors import EngineError
+from engine._errors import EngineError
 from web import inbox_query, saved_filters, task_access, task_format, users
 from web.context import me, read_session, runtime
 from web.inbox_query import InboxFilters

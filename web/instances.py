@@ -18,9 +18,9 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, func, or_, select
 
-from engine.errors import EngineError, FormValidationError, NotFound
-from engine.execution import OPEN_STATES
-from engine.interventions import FINAL
+from engine._errors import EngineError, FormValidationError, NotFound
+from engine._execution import OPEN_STATES
+from engine._interventions import FINAL
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from processes.customers import Customer
 from web import payload_limits

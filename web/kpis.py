@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import kpi
-from engine.deploy import latest
-from engine.errors import EngineError
+from engine import _kpi as kpi
+from engine._deploy import latest
+from engine._errors import EngineError
 from engine.models import Alert, HumanTask, HumanTaskGroup
 from processes.customers import Customer
 from web.audit import day_field

@@ -1,5 +1,5 @@
 """Moving running instances to another version of their process (leads and designers): choose the versions, see
-which instances can move and why the others cannot, select and move them (engine/versions.py)."""
+which instances can move and why the others cannot, select and move them (engine/_versions.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from engine.errors import EngineError
+from engine._errors import EngineError
+from engine._versions import MOVABLE_STATUSES, Outcome, Preview
 from engine.models import ProcessDefinition, ProcessInstance
-from engine.versions import MOVABLE_STATUSES, Outcome, Preview
 from processes.customers import Customer
 from web.context import me, read_session, runtime, status_of
 from web.instances import status_label

@@ -1,5 +1,5 @@
-"""Operations endpoints and per-request instrumentation: ``/healthz`` (engine/readiness.py), ``/metrics``
-(Prometheus, engine/metrics.py), one structured log line and one latency observation per request, the request id,
+"""Operations endpoints and per-request instrumentation: ``/healthz`` (engine/_readiness.py), ``/metrics``
+(Prometheus, engine/_metrics.py), one structured log line and one latency observation per request, the request id,
 and ``web.proxy_hops`` (werkzeug's ProxyFix) so the client's address is right behind a reverse proxy.
 
 /metrics answers a scrape from the loopback address, or, when ``web.metrics_token`` is set, a scrape from anywhere
@@ -23,7 +23,8 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import metrics, readiness
+from engine import _metrics as metrics
+from engine import _readiness as readiness
 from web.context import runtime
 
 bp = Blueprint("ops", __name__)
@@ -138,7 +139,7 @@ def gunicorn_options(config: dict[str, Any]) -> dict[str, Any]:
     """What ``jornada serve`` adds to gunicorn's settings: our structured lines instead of gunicorn's access log
     (which writes query strings), the log format in the master and every worker, and in Prometheus multiprocess
     mode a clean samples directory at start and the samples of a dead worker's gauges dropped."""
-    from engine import logs
+    from engine import _logs as logs
 
     def on_starting(_server: Any) -> None:
         logs.configure(config)

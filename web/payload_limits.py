@@ -1,5 +1,5 @@
 """What a request may carry, checked before any view runs: text without NUL characters or lone surrogates (in
-the path, the query string, form fields and JSON bodies), and JSON bodies within ``engine.data_limits.REQUEST``
+the path, the query string, form fields and JSON bodies), and JSON bodies within ``engine._data_limits.REQUEST``
 (nesting depth, text length, number of values). The body's size is bounded by ``MAX_CONTENT_LENGTH`` (413).
 
 A refusal is ``PayloadRefused``: 400 naming the field, answered by the app's HTTP error handler (JSON under /api/,
@@ -16,7 +16,7 @@ from flask import g, has_request_context, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
-from engine.data_limits import REQUEST, DataProblem, Limits, problem_in, text_problem
+from engine._data_limits import REQUEST, DataProblem, Limits, problem_in, text_problem
 
 _PARSED = "jornada_checked_json"
 

@@ -11,8 +11,8 @@ from flask_login import current_user
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from engine.errors import PermissionDenied
-from engine.execution import OPEN_STATES
+from engine._errors import PermissionDenied
+from engine._execution import OPEN_STATES
 from engine.models import HumanTask, HumanTaskGroup
 from web.extensions import login_manager
 from web.models import ROLES

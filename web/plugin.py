@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.runtime import Runtime
+from engine._runtime import Runtime
 
 DEMO_PASSWORD = "jornada-demo"
 # One demo user per role; staff and leads work in the shipped models' groups.
@@ -57,7 +57,7 @@ def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_tokens(rt: Runtime, args: argparse.Namespace) -> int:
     """``tokens list [--user U]``: id, user, name, created and revoked (UTC); ``tokens revoke ID``: audited."""
-    from engine.errors import EngineError
+    from engine._errors import EngineError
     from web import users
 
     if args.action == "revoke":

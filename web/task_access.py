@@ -11,7 +11,7 @@ from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, or_, select
 
-from engine.execution import OPEN_STATES
+from engine._execution import OPEN_STATES
 from engine.models import HumanTask, HumanTaskGroup
 from web.context import audited_unit, read_session, record, runtime
 from web.inbox_query import in_groups

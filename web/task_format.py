@@ -12,7 +12,7 @@ from typing import Any
 from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 
-from engine.forms import Field
+from engine._forms import Field
 from web.inbox_query import sla_state
 from web.model_text import translate
 

@@ -19,10 +19,10 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.forms import Field, constraint_number, fields_of
-from engine.lint import BPMN, CAMUNDA
+from engine._forms import Field, constraint_number, fields_of
+from engine._lint import BPMN, CAMUNDA
+from engine._specs import single_process
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
-from engine.specs import single_process
 from processes.customers import Customer
 from web import task_format
 from web.context import read_session, runtime

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.errors import ConflictError, EngineError, FormValidationError, InvalidState
+from engine._errors import ConflictError, EngineError, FormValidationError, InvalidState
 from web import task_access, task_format, task_page
 from web.context import me, runtime
 from web.model_text import translate

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, FromClause, Row, Select, bindparam, delete, e
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import audit
-from engine.errors import InvalidState, NotFound, PermissionDenied
+from engine import _audit as audit
+from engine._errors import InvalidState, NotFound, PermissionDenied
+from engine._runtime import Runtime
 from engine.models import core
-from engine.runtime import Runtime
 from web.models import ROLES, ApiToken, LoginAttempt, User, UserGroup, max_length
 from web.principal import Principal
 

@@ -240,7 +240,7 @@ def upgrade() -> None:
     with op.batch_alter_table("process_instance", schema=None) as batch_op:
         batch_op.add_column(sa.Column("waiting_messages", sa.String(length=1000), nullable=True))
 
-    # alerts close when their task leaves the open states (engine.alerts.resolve)
+    # alerts close when their task leaves the open states (engine._alerts.resolve)
     with op.batch_alter_table("alert", schema=None) as batch_op:
         batch_op.add_column(sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("resolved_by", sa.String(length=100), nullable=True))

@@ -7,7 +7,7 @@ Create Date: 2026-12-04 02:46:00
 - decision_definition: DMN decisions deployed beside the models (one stored document per decision, versioned);
   process_decision: the decision versions a process definition calls (fixed at its deploy).
 - external_task: a service/send/business-rule task whose topic has no in-process handler, waiting for a worker
-  to fetch and lock it over the API (engine/external.py).
+  to fetch and lock it over the API (engine/_external.py).
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import select
 from tqdm import tqdm
 
-from engine import audit
-from engine.runtime import Runtime
+from engine import _audit as audit
+from engine._runtime import Runtime
 from processes import health, playbooks, surveys
 from processes.customers import Customer
 from processes.imports import writing

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.errors import EngineError
-from engine.runtime import Runtime
+from engine._errors import EngineError
+from engine._runtime import Runtime
 from processes.imports import COLUMNS, KINDS, NOUNS, ImportRefused, import_file, source_for
 
 REFUSED = 2

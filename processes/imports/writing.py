@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import _audit as audit
 from engine.models import Base, core
 from processes import surveys
 from processes.customers import Customer, MrrMovement, create_customer, record_mrr

@@ -13,7 +13,7 @@ from datetime import datetime
 
 def main() -> None:
     from engine import FrozenClock, Runtime, Store, load_config
-    from engine.scheduler import run_once
+    from engine._scheduler import run_once
     from processes import build_registry
 
     url, now, start_at = sys.argv[1], datetime.fromisoformat(sys.argv[2]), float(sys.argv[3])

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import FrozenClock, InvalidState, Runtime, audit
-from engine import alerts as engine_alerts
-from engine.cli import alert_state
+from engine import FrozenClock, InvalidState, Runtime
+from engine import _alerts as engine_alerts
+from engine import _audit as audit
+from engine._cli import alert_state
 from engine.models import Alert, AuditEvent, HumanTask
 from processes.customers import Customer, create_customer
 from tests.bpmn_builder import flow, linear, process, user_task

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from engine import Runtime, audit
-from engine.errors import ConflictError
+from engine import Runtime
+from engine import _audit as audit
+from engine._errors import ConflictError
 from engine.models import AuditEvent
 from tests.bpmn_builder import linear
 

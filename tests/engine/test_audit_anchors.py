@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from engine import FrozenClock, Runtime, anchors, audit
-from engine.keys import MissingKeyError, anchor_key_file
+from engine import FrozenClock, Runtime
+from engine import _anchors as anchors
+from engine import _audit as audit
+from engine._keys import MissingKeyError, anchor_key_file
 from engine.models import AuditEvent, AuditHead
 
 
@@ -190,7 +192,7 @@ def test_the_first_anchor_makes_a_private_key_and_writes_the_checkpoint_to_the_l
     runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     fill(runtime, 2)
-    with caplog.at_level(logging.INFO, logger="engine.anchors"):
+    with caplog.at_level(logging.INFO, logger="engine._anchors"):
         made = anchor(runtime)
     key = anchor_key_file(runtime.config)
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
@@ -254,7 +256,7 @@ def test_verify_from_a_mark_reads_only_the_rows_after_it(runtime: Runtime) -> No
 def test_the_scheduler_anchors_the_head_every_configured_interval(runtime: Runtime) -> None:
     from datetime import timedelta
 
-    from engine.scheduler import build_scheduler
+    from engine._scheduler import build_scheduler
 
     fill(runtime, 2)
     job = build_scheduler(runtime).get_job("audit-anchor")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine import Runtime
-from engine.backup import BackupError, backup_sqlite
-from engine.cli import main
+from engine._backup import BackupError, backup_sqlite
+from engine._cli import main
 from tests.bpmn_builder import linear
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine.cli import main
+from engine._cli import main
 from tests.bpmn_builder import linear
 
 
@@ -134,7 +134,7 @@ def test_audit_verify_without_the_anchor_key_is_a_clear_error(cli, tmp_path: Pat
 def test_users_add_takes_the_password_from_jornada_new_password(cli, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     from werkzeug.security import check_password_hash
 
-    from engine.store import Store
+    from engine._store import Store
 
     store = Store(f"sqlite:///{cli.db}")
     store.create_schema()  # the models' schema (init-db runs the migrations)
@@ -182,8 +182,8 @@ def test_scheduler_once_reports_every_mail_it_delivered(cli, tmp_path: Path, mon
 
     from sqlalchemy import update
 
+    from engine._store import Store
     from engine.models import HumanTask
-    from engine.store import Store
 
     deployed_with_a_task(cli, tmp_path)
     store = Store(f"sqlite:///{cli.db}")

@@ -8,8 +8,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from engine import FrozenClock, Runtime, Store, compaction, specs
-from engine.compaction import compact_now, compacted_elements, task_count
+from engine import FrozenClock, Runtime, Store
+from engine import _compaction as compaction
+from engine import _specs as specs
+from engine._compaction import compact_now, compacted_elements, task_count
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes import build_registry
 from tests.bpmn_builder import HEADER, flow, process, user_task

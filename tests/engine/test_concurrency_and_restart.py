@@ -8,7 +8,8 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from engine import ConflictError, FrozenClock, Runtime, Store, forms
+from engine import ConflictError, FrozenClock, Runtime, Store
+from engine import _forms as forms
 from engine.models import AuditEvent, HumanTask, ProcessInstance, TaskKpi
 from processes import build_registry
 from tests.bpmn_builder import linear

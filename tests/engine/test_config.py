@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import ConfigError, load_config
+from engine._config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -33,7 +33,7 @@ def test_a_bad_value_fails_loudly_naming_the_key(environ: dict[str, str], messag
 
 
 def test_every_shipped_config_key_is_documented_in_config_toml() -> None:
-    from engine.config import DEFAULTS
+    from engine._config import DEFAULTS
 
     text = (ROOT / "config.toml").read_text()
     for key, value in DEFAULTS.items():

@@ -27,10 +27,10 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import DeployError, FrozenClock, HandlerContext, HandlerRegistry, Problem, Runtime, Store
+from engine._outbox import LogTransport
+from engine._sandbox import Sandbox
+from engine._specs import parse_xml
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Timer
-from engine.outbox import LogTransport
-from engine.sandbox import Sandbox
-from engine.specs import parse_xml
 
 MIWG = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "miwg"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import Runtime
-from engine.errors import DeployError, Problem
+from engine._errors import DeployError, Problem
 from engine.models import ProcessDefinition
 from tests.bpmn_builder import HEADER, flow, process, user_task
 

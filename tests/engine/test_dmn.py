@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from engine import DeployError, FrozenClock, Runtime, Store
+from engine._outbox import LogTransport
+from engine._sandbox import Sandbox
 from engine.models import (
     AuditEvent,
     DecisionDefinition,
@@ -20,8 +22,6 @@ from engine.models import (
     ProcessDefinition,
     ProcessInstance,
 )
-from engine.outbox import LogTransport
-from engine.sandbox import Sandbox
 from processes import build_registry
 from tests.bpmn_builder import HEADER
 
@@ -293,7 +293,7 @@ def test_jornada_deploy_takes_a_model_and_its_dmn_file(runtime: Runtime, tmp_pat
     """``jornada deploy pricing.bpmn discount.dmn`` (the command's body, on this test's database)."""
     from argparse import Namespace
 
-    from engine.cli import cmd_deploy
+    from engine._cli import cmd_deploy
 
     (tmp_path / "pricing.bpmn").write_bytes(model())
     (tmp_path / "discount.dmn").write_bytes(dmn())

@@ -13,10 +13,10 @@ from lxml import etree
 from sqlalchemy import select
 
 from engine import DeployError, FrozenClock, Runtime
-from engine.expressions import MAX_DEPTH, MAX_LENGTH, UnsupportedExpression, rewrite_expressions, translate
+from engine._expressions import MAX_DEPTH, MAX_LENGTH, UnsupportedExpression, rewrite_expressions, translate
+from engine._sandbox import Sandbox, SandboxError, check
+from engine._specs import parse_xml
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Timer
-from engine.sandbox import Sandbox, SandboxError, check
-from engine.specs import parse_xml
 from tests.bpmn_builder import HEADER, flow, process, user_task
 
 NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""External tasks at the engine's level (engine/external.py): a topic with no in-process handler waits for a worker
+"""External tasks at the engine's level (engine/_external.py): a topic with no in-process handler waits for a worker
 that fetches and locks it, completes it, reports failures or throws a BPMN error; the clock is injected."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from engine import FrozenClock, Runtime
-from engine.errors import ConflictError, DeployError, FormValidationError, NotFound
-from engine.external import BadExternalTaskRequest, TopicRequest
+from engine._errors import ConflictError, DeployError, FormValidationError, NotFound
+from engine._external import BadExternalTaskRequest, TopicRequest
 from engine.models import AuditEvent, ExternalTask, HumanTask
 from tests.bpmn_builder import flow, process, user_task
 

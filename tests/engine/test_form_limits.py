@@ -10,7 +10,8 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine import DeployError, FormValidationError, Runtime, forms
+from engine import DeployError, FormValidationError, Runtime
+from engine import _forms as forms
 from engine.models import HumanTask
 from tests.bpmn_builder import flow, process, user_task
 from tests.conftest import BPMN_DIR

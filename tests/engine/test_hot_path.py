@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
-from engine import FrozenClock, Runtime, Store, audit
-from engine.dml import Prepared
-from engine.handlers import HandlerContext, HandlerError
+from engine import FrozenClock, Runtime, Store
+from engine import _audit as audit
+from engine._dml import Prepared
+from engine._handlers import HandlerContext, HandlerError
+from engine._store import sqlite_settings
 from engine.models import AuditEvent, Outbox, ProcessInstance, TaskKpi, UTCDateTime, core
-from engine.store import sqlite_settings
 from processes import build_registry
 from tests.bpmn_builder import flow, linear, process
 from tests.engine.test_runtime_basics import open_tasks

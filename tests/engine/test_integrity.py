@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from engine import FormValidationError, FrozenClock, InvalidState, Runtime, Store
+from engine._outbox import LogTransport
+from engine._sandbox import Sandbox
 from engine.models import AuditEvent, Timer
-from engine.outbox import LogTransport
-from engine.sandbox import Sandbox
 from processes import build_registry
 from tests.bpmn_builder import flow, process, user_task
 from tests.engine.test_runtime_basics import instance, open_tasks

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
+from engine._store import Store
 from engine.models import Base
-from engine.store import Store
 
 
 def test_the_alembic_migrations_create_exactly_the_model_tables(database_url: str) -> None:

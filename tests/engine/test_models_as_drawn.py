@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import select
 
 from engine import DeployError, FrozenClock, Problem, Runtime, Store
+from engine._outbox import LogTransport
+from engine._sandbox import Sandbox
 from engine.models import AuditEvent, HumanTask, HumanTaskGroup, ProcessInstance
-from engine.outbox import LogTransport
-from engine.sandbox import Sandbox
 from processes import build_registry
 from tests.bpmn_builder import HEADER, flow
 
@@ -330,7 +330,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.usefixtures("cli")
 def test_jornada_deploy_prints_the_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from engine.cli import main
+    from engine._cli import main
 
     path = tmp_path / "drawn.bpmn"
     path.write_bytes(model(user_task()))

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.sandbox import Sandbox, SandboxedEnvironment, SandboxedScriptEngine, SandboxError, check
+from engine._sandbox import Sandbox, SandboxedEnvironment, SandboxedScriptEngine, SandboxError, check
 
 NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 BUDGET = 0.3

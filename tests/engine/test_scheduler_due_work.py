@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from engine import FrozenClock, Runtime, Store, alerts, audit
+from engine import FrozenClock, Runtime, Store
+from engine import _alerts as alerts
+from engine import _audit as audit
 from engine.models import Alert, AuditEvent, Outbox, ProcessInstance, Timer
 from tests.bpmn_builder import flow, linear, process
 

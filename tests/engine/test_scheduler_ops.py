@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from engine import FrozenClock, Runtime
-from engine.config import ConfigError, load_config
-from engine.heartbeat import Heartbeat, release, scheduler_state
-from engine.logs import CHATTY, JsonFormatter, LogfmtFormatter, configure, timed
+from engine._config import ConfigError, load_config
+from engine._heartbeat import Heartbeat, release, scheduler_state
+from engine._logs import CHATTY, JsonFormatter, LogfmtFormatter, configure, timed
+from engine._scheduler import build_scheduler, run_once
 from engine.models import SchedulerHeartbeat
-from engine.scheduler import build_scheduler, run_once
 from tests.engine.test_timers_and_alerts import WAIT
 
 
@@ -163,7 +163,7 @@ def test_configure_installs_one_handler_with_the_chosen_format() -> None:
 
 
 def test_a_postgresql_node_without_shared_keys_is_warned_at_start() -> None:
-    from engine.readiness import multi_node_warnings
+    from engine._readiness import multi_node_warnings
 
     pg = {"database_url": "postgresql+psycopg://db/jornada"}
     bare = load_config(pg, environ={})

@@ -123,7 +123,7 @@ def test_a_task_past_warn_then_stuck_raises_behind_then_stuck_once_each_and_mail
 def test_an_alert_is_acknowledged_once_and_audited(runtime: Runtime, clock: FrozenClock) -> None:
     import pytest
 
-    from engine.errors import InvalidState
+    from engine._errors import InvalidState
 
     runtime.deploy({"l.bpmn": linear("lin", 1)}, actor="d")
     runtime.start("lin", actor="a", customer_id="C-1")

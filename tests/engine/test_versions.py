@@ -1,4 +1,4 @@
-"""Moving running instances from one deployed version of a process to another (engine/versions.py)."""
+"""Moving running instances from one deployed version of a process to another (engine/_versions.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from engine import FrozenClock, NotFound, Runtime, Store
+from engine._sandbox import Sandbox
+from engine._versions import InvalidMigration
 from engine.models import HumanTaskGroup, OpenTaskGroup, ProcessInstance, Timer
-from engine.sandbox import Sandbox
-from engine.versions import InvalidMigration
 from processes import build_registry
 from tests.bpmn_builder import flow, linear, process, user_task
 from tests.engine.test_interventions import events, open_task, snapshot, tasks

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from engine import FrozenClock, Runtime
-from engine.outbox import LogTransport
+from engine._outbox import LogTransport
 from tests.processes.helpers import Driver
 
 

@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import _audit as audit
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, TaskKpi
 from processes.customers import Customer, create_customer, record_mrr
 from processes.events import record_event

@@ -15,8 +15,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import FrozenClock, Runtime
+from engine._outbox import LogTransport
 from engine.models import AuditEvent, HumanTask, ProcessInstance
-from engine.outbox import LogTransport
 from processes.customers import Customer, Invoice, create_customer
 from tests.conftest import BPMN_DIR
 

@@ -16,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import Runtime
-from engine.cli import main
+from engine._cli import main
 from processes.kpis import FORMULAS, CsKpis, cs_kpis, monthly_series
 from tests.processes.cs_dataset import golden_dataset
 from tests.web.conftest import app, client_for, people  # noqa: F401  (the web fixtures, for the API)

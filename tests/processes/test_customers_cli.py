@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine.cli import main
+from engine._cli import main
 
 Cli = Callable[..., int]
 

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import FrozenClock, Runtime
-from engine.config import ConfigError
+from engine._config import ConfigError
+from engine._scheduler import build_scheduler, run_once
 from engine.models import ProcessInstance
-from engine.scheduler import build_scheduler, run_once
 from processes import playbooks
 from processes.customers import Customer, create_customer
 from processes.events import PlaybookRun, ProductEvent

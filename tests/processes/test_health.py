@@ -373,7 +373,7 @@ def test_the_recompute_command_backfills_named_or_all_customers(
 def test_product_events_queue_their_customers_and_the_next_scheduler_pass_recomputes_each_once(
     runtime: Runtime, clock: FrozenClock
 ) -> None:
-    from engine.scheduler import run_once
+    from engine._scheduler import run_once
     from processes import ingest
 
     _customer(runtime)

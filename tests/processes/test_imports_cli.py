@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from engine.cli import main
+from engine._cli import main
 from processes.customers import Customer
 
 CUSTOMERS = "id,name,email,segment,plan,mrr,csm_owner,contract_start,renewal_date,stage\n"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import MessageNotDelivered, audit
+from engine import MessageNotDelivered
+from engine import _audit as audit
 from tests.processes.helpers import CUSTOMER, EMAIL, Driver
 
 ADMIN = "admin@acme.example"

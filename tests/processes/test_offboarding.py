@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import audit
+from engine import _audit as audit
 from processes import demo, demo_book
 from processes.customers import AccessGrant, Contact, Customer
 from processes.events import ProductEvent, record_event

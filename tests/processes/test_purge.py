@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, select, text, update
 
-from engine import audit
-from engine.errors import FormValidationError
-from engine.handlers import HandlerError
+from engine import _audit as audit
+from engine._errors import FormValidationError
+from engine._handlers import HandlerError
+from engine._outbox import FORGOTTEN, MAX_ATTEMPTS, OutboxSender, queue_mail
 from engine.models import HumanTask, Outbox
-from engine.outbox import FORGOTTEN, MAX_ATTEMPTS, OutboxSender, queue_mail
 from processes.customers import Contact, Customer, create_customer
 from processes.events import ProductEvent, record_event
 from processes.purge import purge_scope

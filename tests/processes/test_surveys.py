@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from engine import FrozenClock, Runtime
-from engine.errors import StartRefused
+from engine._errors import StartRefused
 from engine.models import AuditEvent, ProcessInstance
 from processes import surveys
 from processes.customers import Contact, Customer

@@ -31,7 +31,7 @@ STOP_SECONDS = 30.0  # a node gets this long to stop after SIGTERM before it is 
 START_SECONDS = 90.0  # deadlines, not waits: generous for a busy machine
 
 JORNADA = Path(sys.executable).with_name("jornada")
-COMMAND = [str(JORNADA)] if JORNADA.exists() else [sys.executable, "-m", "engine.cli"]
+COMMAND = [str(JORNADA)] if JORNADA.exists() else [sys.executable, "-m", "engine._cli"]
 
 
 def free_port() -> int:

@@ -14,7 +14,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from engine import FrozenClock, Runtime, audit
+from engine import FrozenClock, Runtime
+from engine import _audit as audit
 from engine.models import AuditEvent
 from tests.processes.helpers import FORMS, Driver
 from web.audit import CSV_COLUMNS, PAGE_SIZE

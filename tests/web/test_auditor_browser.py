@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import FrozenClock, Runtime, kpi
+from engine import FrozenClock, Runtime
+from engine import _kpi as kpi
 from engine.models import Alert, AuditEvent
 from tests.processes.helpers import FORMS, Driver
 from tests.web.test_audit_pages import as_csv

@@ -1,4 +1,4 @@
-"""The KPI and alert screens: figures equal engine.kpi.step_stats for tasks completed on a moving clock, WIP counts
+"""The KPI and alert screens: figures equal engine._kpi.step_stats for tasks completed on a moving clock, WIP counts
 open tasks now, the period and process filters narrow the figures, charts and heat map carry the data, and alerts
 are acknowledged (audited) by leads and admins only."""
 
@@ -11,7 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import FrozenClock, Runtime, kpi
+from engine import FrozenClock, Runtime
+from engine import _kpi as kpi
 from engine.models import Alert, AuditEvent, HumanTask
 from tests.processes.helpers import FORMS, Driver
 from tests.web.conftest import csrf_token

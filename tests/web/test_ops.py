@@ -19,12 +19,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from engine import FrozenClock, Runtime, Store
-from engine.errors import EngineError
-from engine.heartbeat import Heartbeat
-from engine.logs import CHATTY, JsonFormatter, LogfmtFormatter
+from engine._errors import EngineError
+from engine._heartbeat import Heartbeat
+from engine._logs import CHATTY, JsonFormatter, LogfmtFormatter
+from engine._readiness import script_directory
+from engine._sandbox import Sandbox, SandboxError
 from engine.models import Outbox
-from engine.readiness import script_directory
-from engine.sandbox import Sandbox, SandboxError
 from tests.bpmn_builder import linear
 from tests.engine.test_timers_and_alerts import WAIT
 from tests.web.test_inbox import add_customer, open_tasks

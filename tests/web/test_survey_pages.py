@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine import FrozenClock, Runtime
+from engine._outbox import LogTransport
 from engine.models import HumanTask
-from engine.outbox import LogTransport
 from processes import surveys
 from processes.customers import Contact, create_customer
 from processes.surveys import SurveyAnswer

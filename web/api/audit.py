@@ -6,7 +6,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from engine import audit
+from engine import _audit as audit
 from engine.models import AuditEvent
 from web.api import shapes
 from web.api.declare import MAX_ID, EndMoment, Moment, Query, Response, Shape, operation, text

@@ -14,8 +14,8 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field
 from sqlalchemy import func, select
 
+from engine._runtime import Unit
 from engine.models import HumanTask
-from engine.runtime import Unit
 from processes import accounts
 from processes.customer_profile import health_components
 from processes.customer_query import OPEN_TASK, ListFilters, customers_page

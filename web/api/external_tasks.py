@@ -10,7 +10,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from engine.external import MAX_LOCK_MS, ExternalTaskView, TopicRequest
+from engine._external import MAX_LOCK_MS, ExternalTaskView, TopicRequest
 from web.api.declare import Body, NoFields, Query, Response, Shape, When, Whole, operation, text
 from web.context import me, runtime
 from web.permissions import WORK_TASKS

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field
 from sqlalchemy import select
 
-from engine.errors import NotFound
+from engine._errors import NotFound
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.customers import Customer
 from web import task_access

@@ -1,5 +1,5 @@
 """Moving running instances of a process to another version: a dry run lists which can move and why the others
-cannot; without it, the chosen instances move (engine/versions.py)."""
+cannot; without it, the chosen instances move (engine/_versions.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BeforeValidator, Discriminator, Field, Tag
 
-from engine.versions import Candidate
+from engine._versions import Candidate
 from web.api.declare import Body, Response, Shape, When, _integral, operation
 from web.context import me, runtime
 from web.migrations_page import MIGRATE

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field as Described
 
-from engine.forms import Field
+from engine._forms import Field
 from engine.models import AuditEvent as AuditRow
 from engine.models import HumanTask
 from web.api.base import iso

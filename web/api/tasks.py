@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field
 from sqlalchemy import select
 
-from engine.errors import PermissionDenied
+from engine._errors import PermissionDenied
 from engine.models import HumanTask
 from web import task_access
 from web.api import shapes

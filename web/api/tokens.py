@@ -7,7 +7,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from engine.errors import NotFound, PermissionDenied
+from engine._errors import NotFound, PermissionDenied
 from web import users
 from web.api.declare import Query, Response, Shape, When, operation, text
 from web.context import me, read_session, runtime

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine.errors import NotFound
+from engine._errors import NotFound
 from engine.models import ProcessDefinition, ProcessInstance
 from processes import accounts
 from processes.accounts import JOURNEY, OPEN_INSTANCE
