@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-DASHBOARD_URL = "/cs/"  # the CS dashboard (web/dashboard.py)
+DASHBOARD_URL = "/cs/"  # the CS dashboard (web/customers/dashboard.py)
 CUSTOMERS_URL = "/customers/"  # the customers list, first page
 LEAD, SERVICE, PASSWORD = "bench-lead", "bench-service", "bench-password-1"
 OWNERS = [f"csm{n:02d}" for n in range(20)]
@@ -450,7 +450,7 @@ def build(folder: Path, customers: int, now: datetime, events_each: int, answers
     from engine.models import ProcessDefinition
     from processes import build_registry
     from tests.bpmn_builder import linear
-    from web import users
+    from web.accounts import users
 
     url = f"sqlite:///{folder / 'cs.db'}"
     store = Store(url)

@@ -63,7 +63,7 @@ def setup(folder: Path) -> tuple[Any, str, str]:
     from processes import build_registry
     from processes.customers import create_customer
     from tests.bpmn_builder import linear
-    from web import users
+    from web.accounts import users
 
     url = f"sqlite:///{folder / 'bench.db'}"
     store = Store(url)

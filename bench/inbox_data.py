@@ -70,7 +70,7 @@ def stamp(seconds: float) -> str:
 @dataclass
 class People:
     """The staff (bulk rows) and who belongs to which group; the staff member and the lead who sign in are added
-    through ``web.users.add_user`` afterwards."""
+    through ``web.accounts.users.add_user`` afterwards."""
 
     members: dict[str, list[str]] = field(default_factory=dict)
     staff: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)

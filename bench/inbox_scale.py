@@ -6,7 +6,7 @@
 For each database (SQLite; PostgreSQL when JORNADA_TEST_PG_URL or --pg-url is set) and shape, both sizes are built
 in bulk (bench/inbox_data.py), then measured with the real code, the two sizes taking turns run after run (a busy
 moment of a shared machine falls on both alike): the median of --runs timed runs after a warm-up of
-``web.inbox_query.search`` (each in a fresh read session) for each view (mine, groups, all) on page 1 and on the
+``web.inbox.query.search`` (each in a fresh read session) for each view (mine, groups, all) on page 1 and on the
 last page and for the groups view with a process filter, and of GET /inbox/ through the Flask test client (groups
 view as a staff member in three groups, all view as a lead). Prints one line per figure: shape, database, what,
 the time at each size, the ratio, the goal and OK / OVER. A bench: it exits 0 whatever the ratios.
@@ -104,8 +104,10 @@ class Site:
 
     @staticmethod
     def _actions(runtime: Any) -> tuple[dict[str, Callable[[], object]], dict[str, str]]:
-        from web import create_app, inbox_query, users
-        from web.inbox_query import InboxFilters
+        from web import create_app
+        from web.accounts import users
+        from web.inbox import query as inbox_query
+        from web.inbox.filters import InboxFilters
 
         store = runtime.store
         staff = users.add_user(runtime, STAFF, PASSWORD, roles=["staff"], groups=list(STAFF_GROUPS), actor="bench")

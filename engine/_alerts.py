@@ -15,19 +15,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, TextualSelect, bindparam, func
 
 from engine import _audit as audit
 from engine import _audit_batch as audit_batch
 from engine import _due_work as due_work
+from engine._enums import AlertResolution, AuditAction
 from engine._errors import InvalidState, NotFound
 from engine._outbox import MAIL
 from engine._store import Store
 from engine.models import Alert, HumanTask, Outbox, core
-
-Resolution = Literal["task_completed", "task_cancelled", "task_skipped"]
 
 _TASK, _ALERT = core(HumanTask), core(Alert)
 
@@ -97,8 +96,8 @@ def sweep(
     raised: list[int] = []
     for level in LEVELS:
         while True:
-            with store.transaction() as session:
-                batch = raise_batch(session.connection(), level, now, config, actor, limit)
+            with store.unit(now) as unit:
+                batch = raise_batch(unit.conn, level, now, config, actor, limit)
             raised.extend(batch)
             if len(batch) < limit:
                 break
@@ -136,7 +135,7 @@ def raise_batch(
             audit_batch.Event(
                 at=now,
                 actor=actor,
-                action="alert_raised",
+                action=AuditAction.ALERT_RAISED,
                 process_id=task.process_id,
                 instance_id=task.instance_id,
                 task_id=task.task_id,
@@ -181,7 +180,8 @@ def _mails(task: Row[Any], level: str, now: datetime, config: Mapping[str, Any])
 
 
 def acknowledge(store: Store, alert_id: int, *, actor: str, now: datetime) -> None:
-    with store.transaction() as session:
+    with store.unit(now) as unit:
+        session = unit.session
         alert = session.get(Alert, alert_id)
         if alert is None:
             raise NotFound(f"alert {alert_id} does not exist")
@@ -195,7 +195,7 @@ def acknowledge(store: Store, alert_id: int, *, actor: str, now: datetime) -> No
             session,
             at=now,
             actor=actor,
-            action="alert_acknowledged",
+            action=AuditAction.ALERT_ACKNOWLEDGED,
             instance_id=alert.instance_id,
             process_id=task.process_id if task else None,
             customer_id=task.customer_id if task else None,
@@ -211,7 +211,7 @@ def acknowledge(store: Store, alert_id: int, *, actor: str, now: datetime) -> No
 
 
 def resolve(
-    conn: Connection, tasks: Sequence[ClosedTask], *, resolution: Resolution, actor: str, now: datetime
+    conn: Connection, tasks: Sequence[ClosedTask], *, resolution: AlertResolution, actor: str, now: datetime
 ) -> list[int]:
     """Resolve the alerts not yet resolved of ``tasks``, which just left the open states, inside the caller's
     transaction: one UPDATE for them all and an ``alert_resolved`` audit event per alert. Returns the alert ids.
@@ -228,7 +228,7 @@ def resolve(
             conn,
             at=now,
             actor=actor,
-            action="alert_resolved",
+            action=AuditAction.ALERT_RESOLVED,
             process_id=task.process_id,
             instance_id=task.instance_id,
             task_id=task.task_id,

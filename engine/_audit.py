@@ -26,10 +26,11 @@ from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, or_, 
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine._dml import Prepared
+from engine._enums import AuditAction
 from engine.models import AuditCheckpoint, AuditEvent, AuditHead, core
 
 GENESIS = "0" * 64
-REDACTED_ACTION = "audit_redacted"
+REDACTED_ACTION = AuditAction.AUDIT_REDACTED
 
 
 def canonical(payload: Any) -> str:
@@ -232,10 +233,11 @@ class _Walk:
         """Walk the rows after the current position; returns how many were read."""
         query = select(AuditEvent).where(AuditEvent.seq > self.seq).order_by(AuditEvent.seq)
         read = 0
-        for event in session.execute(query.execution_options(yield_per=500)).scalars():
-            read += 1
-            if not self._step(event):
-                break
+        with session.execute(query.execution_options(yield_per=500)) as rows:  # closes the server cursor on a break
+            for event in rows.scalars():
+                read += 1
+                if not self._step(event):
+                    break
         return read
 
     def _step(self, event: AuditEvent) -> bool:

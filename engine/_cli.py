@@ -1,20 +1,17 @@
 """The ``jornada`` command. Handlers and extra commands come from plugins (entry-point group
 ``jornada.plugins``: a module with ``register(registry)`` and optionally ``add_commands(subparsers)``), so the
-engine never imports the CS domain."""
+engine never imports the CS domain (engine/_assembly.py builds the runtime)."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from importlib.metadata import entry_points
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy import select
@@ -23,28 +20,15 @@ from engine import _anchors as anchors
 from engine import _audit as audit
 from engine import _kpi as kpi
 from engine import _version_cli as version_cli
-from engine._config import load_config
+from engine._assembly import build_runtime, plugins
+from engine._audit_csv import audit_csv_lines
+from engine._enums import OPEN_TASK_STATES
 from engine._errors import EngineError, Problem
-from engine._execution import OPEN_STATES
-from engine._handlers import HandlerRegistry
 from engine._keys import MissingKeyError
 from engine._runtime import Runtime
-from engine._store import Store
 from engine.models import Alert, HumanTask, HumanTaskGroup
 
 Command = Callable[[Runtime, argparse.Namespace], int]
-
-
-def plugins() -> list[ModuleType]:
-    return [ep.load() for ep in entry_points(group="jornada.plugins")]
-
-
-def build_runtime(config: dict[str, Any] | None = None) -> Runtime:
-    config = config or load_config()
-    registry = HandlerRegistry()
-    for plugin in plugins():
-        getattr(plugin, "register", lambda _registry: None)(registry)
-    return Runtime(Store(config["database_url"]), registry, config=config)
 
 
 def _json(text: str | None) -> dict[str, Any]:
@@ -87,7 +71,7 @@ def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_tasks(rt: Runtime, args: argparse.Namespace) -> int:
     with rt.store.session() as s:
-        query = select(HumanTask).where(HumanTask.state.in_(OPEN_STATES)).order_by(HumanTask.due_at)
+        query = select(HumanTask).where(HumanTask.state.in_(OPEN_TASK_STATES)).order_by(HumanTask.due_at)
         if args.role:
             query = query.join(HumanTaskGroup).where(HumanTaskGroup.group_name == args.role)
         if args.assignee:
@@ -205,27 +189,13 @@ def audit_anchor(rt: Runtime) -> int:
 
 
 def audit_export(rt: Runtime, args: argparse.Namespace) -> int:
-    out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-    writer = csv.writer(out)
-    columns = [
-        "seq",
-        "at",
-        "actor",
-        "action",
-        "process_id",
-        "instance_id",
-        "task_id",
-        "customer_id",
-        "payload",
-        "payload_hash",
-        "prev_hash",
-        "hash",
-    ]
-    writer.writerow(columns)
-    for event in audit.stream(rt.store.session, audit.Filters(), newest_first=False):
-        writer.writerow([getattr(event, c) for c in columns])
-    if args.out:
-        out.close()
+    """The whole trail, oldest first, in the web export's CSV form (engine/_audit_csv.py)."""
+    events = audit.stream(rt.store.session, audit.Filters(), newest_first=False)
+    if not args.out:
+        sys.stdout.writelines(audit_csv_lines(events))
+        return 0
+    with open(args.out, "w", newline="", encoding="utf-8") as out:
+        out.writelines(audit_csv_lines(events))
     return 0
 
 

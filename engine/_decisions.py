@@ -68,7 +68,8 @@ def _single(root: etree._Element, decision: etree._Element) -> str:
         local = etree.QName(node).localname
         if (local == "decision" and node.get("id") != keep) or local == "DMNDI":  # the diagram
             copied.remove(node)
-    return etree.tostring(copied, encoding="unicode")
+    text: str = etree.tostring(copied, encoding="unicode")
+    return text
 
 
 def _check_code(problems: list[Problem], file_name: str, decision_id: str, node: etree._Element, text: str) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine import _audit as audit
 from engine._decisions import Decision, is_dmn, read_decisions
 from engine._dialects import DEFAULT_GROUP, decision_reference, task_topic
+from engine._enums import AuditAction
 from engine._errors import DeployError, Problem
 from engine._lint import NS, DeployedLookup, SourceFile, lint
 from engine._specs import parse_xml
@@ -115,7 +116,7 @@ def _deploy_decision(session: Session, decision: Decision, *, actor: str, now: d
         "sha256": digest,
         "previous_version": current.version if current else None,
     }
-    audit.append(session, at=now, actor=actor, action="decision_deployed", process_id=None, payload=payload)
+    audit.append(session, at=now, actor=actor, action=AuditAction.DECISION_DEPLOYED, process_id=None, payload=payload)
     return Deployed(decision.decision_id, version, row.id, changed=True, kind="decision")
 
 
@@ -201,7 +202,7 @@ def deploy(
             session,
             at=now,
             actor=actor,
-            action="definition_deployed",
+            action=AuditAction.DEFINITION_DEPLOYED,
             process_id=process_id,
             payload=payload,
         )

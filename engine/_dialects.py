@@ -183,7 +183,7 @@ class _StandardLoopMixin:
     def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
         standard = loop_characteristics.find(f"{{{BPMN_NS}}}loopDataInputRef") is not None
         if standard and loop_characteristics.get(f"{{{NSMAP['camunda']}}}collection") is None:
-            TaskParser._add_multiinstance_task(self, loop_characteristics)  # type: ignore[arg-type]
+            TaskParser._add_multiinstance_task(self, loop_characteristics)
         else:
             super()._add_multiinstance_task(loop_characteristics)  # type: ignore[misc]
 
@@ -318,7 +318,8 @@ class _ExternalMixin(_StandardLoopMixin):
 
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
         if self._topic():
-            return CamundaTaskParser.parse_extensions(self, node)  # type: ignore[arg-type]
+            camunda: dict[str, Any] = CamundaTaskParser.parse_extensions(self, node)
+            return camunda
         extensions: dict[str, Any] = super().parse_extensions(node)  # type: ignore[misc]
         return extensions
 
@@ -548,7 +549,7 @@ def serializer_config() -> dict[type, type]:
 
     from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
-    config = deepcopy(CAMUNDA_CONFIG)
+    config: dict[type, type] = deepcopy(CAMUNDA_CONFIG)
     config[HandlerServiceTask] = HandlerServiceTaskConverter
     config[DecisionTask] = DecisionTaskConverter
     config[MessageEventDefinition] = MessageEventDefinitionConverter

@@ -22,9 +22,11 @@ from typing import Any
 
 from sqlalchemy import BindParameter, TextClause, TextualSelect, bindparam, text
 
+from engine._enums import InstanceStatus
 from engine.models import OPEN_TASK_SQL, UTCDateTime
 
-RUNNABLE_SQL = "status IN ('running', 'waiting')"  # instance statuses whose timers fire
+# the instance statuses whose timers fire (not an incident: it waits for a retry)
+RUNNABLE_SQL = f"status IN ('{InstanceStatus.RUNNING}', '{InstanceStatus.WAITING}')"
 
 _CLAIM = """
 UPDATE human_task{not_indexed} SET {flag} = :b_now

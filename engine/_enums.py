@@ -21,7 +21,9 @@ class TaskState(StrEnum):
     COMPLETED = "completed"
     """Done by a user: its form was submitted and the process went on."""
     CANCELLED = "cancelled"
-    """Closed without being done: a boundary event, a cancelled instance, a skipped or repeated step."""
+    """Closed without being done: a boundary event, a cancelled instance, a repeated step."""
+    SKIPPED = "skipped"
+    """Closed without being done because a lead skipped the step."""
 
 
 OPEN_TASK_STATES: tuple[TaskState, ...] = (TaskState.READY, TaskState.CLAIMED)
@@ -45,6 +47,8 @@ class InstanceStatus(StrEnum):
 
 FINAL_STATUSES: tuple[InstanceStatus, ...] = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
 """The statuses after which nothing runs."""
+OPEN_STATUSES: tuple[InstanceStatus, ...] = (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.INCIDENT)
+"""The statuses of an instance still under way (an incident is retried and runs on)."""
 
 
 class AuditAction(StrEnum):
@@ -152,6 +156,8 @@ class AuditAction(StrEnum):
     """A customer was created."""
     CUSTOMER_UPDATED = "customer_updated"
     """A customer's fields changed."""
+    MRR_CHANGED = "mrr_changed"
+    """A customer's monthly recurring revenue changed (an upgrade, a downgrade, a churn)."""
     CUSTOMER_ARCHIVED = "customer_archived"
     """A customer was archived."""
     CUSTOMER_UNARCHIVED = "customer_unarchived"
@@ -160,6 +166,10 @@ class AuditAction(StrEnum):
     """A customer's confidential data was deleted."""
     CUSTOMER_CONTACT_FORGOTTEN = "customer_contact_forgotten"
     """A customer's contact details were erased."""
+    ACCESS_REVOKED = "access_revoked"
+    """An offboarded customer's access item (an account, a key, an integration) was revoked."""
+    DELETION_CERTIFICATE_ISSUED = "deletion_certificate_issued"
+    """The certificate of deletion of a purged customer was written."""
     CONTACT_ADDED = "contact_added"
     """A contact was added to a customer."""
     CONTACT_UPDATED = "contact_updated"
@@ -184,3 +194,14 @@ class AuditAction(StrEnum):
     """A playbook rule could not start its process."""
     SURVEY_ANSWERED = "survey_answered"
     """A customer answered a survey."""
+
+
+class AlertResolution(StrEnum):
+    """Why a stuck-step alert was resolved (``alert.resolution``): how its task left the open states."""
+
+    TASK_COMPLETED = "task_completed"
+    """A user completed the task."""
+    TASK_CANCELLED = "task_cancelled"
+    """The task was cancelled (a boundary event, a cancelled instance)."""
+    TASK_SKIPPED = "task_skipped"
+    """An operator skipped the step."""

@@ -42,21 +42,27 @@ from engine._dialects import (
 )
 from engine._dml import Prepared
 from engine._durations import DurationError, parse_duration
+from engine._enums import FINAL_STATUSES, OPEN_TASK_STATES, AlertResolution, AuditAction, InstanceStatus
+from engine._enums import TaskState as InboxState  # a human task row's state; TaskState here is SpiffWorkflow's
 from engine._errors import ConflictError
 from engine._handlers import HandlerRegistry, Happened
 from engine._sandbox import SandboxedScriptEngine
+from engine._unit import Unit
 from engine.models import ExternalTask, HumanTask, HumanTaskGroup, ProcessInstance, Timer, core
 
 log = logging.getLogger(__name__)
 
-OPEN_STATES = ("ready", "claimed")
-FINAL = ("completed", "cancelled")  # instance statuses after which nothing runs
 # The states a save looks at, read in one walk of the task tree: READY/STARTED (running), WAITING (timers), ERROR.
 ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
 # engine steps (tasks the engine runs itself) one operation may take on one instance before it stops with an
 # incident: a loop that never ends must not hold a worker and the instance's row for ever. The runtime sets
 # ``Execution.max_steps`` from the config key [engine] max_steps_per_operation.
 DEFAULT_MAX_STEPS = 1000
+# the audit action of an instance reaching each final status
+FINISHED = {
+    InstanceStatus.COMPLETED: AuditAction.INSTANCE_COMPLETED,
+    InstanceStatus.CANCELLED: AuditAction.INSTANCE_CANCELLED,
+}
 # internal data a failed task carries: how a retry runs it again (see ``mark_failed``)
 RETRY_KEY = "jornada_retry"
 
@@ -75,9 +81,9 @@ CANCEL_HUMAN_TASKS = (
     .where(
         _HUMAN_TASK.c.instance_id == bindparam("b_instance"),
         _HUMAN_TASK.c.task_id.in_(bindparam("b_tasks", expanding=True)),
-        _HUMAN_TASK.c.state.in_(OPEN_STATES),
+        _HUMAN_TASK.c.state.in_(OPEN_TASK_STATES),
     )
-    .values(state="cancelled", completed_at=bindparam("b_now"))
+    .values(state=InboxState.CANCELLED, completed_at=bindparam("b_now"))
     .returning(*alerts.CLOSED_COLUMNS)
 )
 DELETE_TIMERS = Prepared(_TIMER.delete().where(_TIMER.c.instance_id == bindparam("b_instance")))
@@ -99,7 +105,11 @@ class JornadaScriptEngine(SandboxedScriptEngine):
 
 @dataclass
 class InstanceRecord:
-    """A process_instance row held by one operation; written back with an optimistic version check."""
+    """A process_instance row held by one operation; written back with THE optimistic version check.
+
+    The one record of an instance that engine code changes: read with Core (cheaper than an ORM load on every
+    operation's path, see engine._dml), its fields are the columns of ``engine.models.ProcessInstance`` in order (a
+    test holds them equal), and it is the only writer of those rows. The ORM model serves reads."""
 
     id: str
     definition_id: int
@@ -158,36 +168,6 @@ class Observers:
 
     registry: HandlerRegistry
     config: Mapping[str, Any]
-
-
-class Unit:
-    """One operation's transaction. ``conn`` is in it from the start; ``session``, an ORM session joined to the same
-    transaction, is made the first time something asks for it: most task operations run only Core statements, and
-    opening and closing a session costs more than they do."""
-
-    def __init__(self, conn: Connection, now: datetime, observers: Observers | None = None) -> None:
-        self.conn = conn
-        self.now = now
-        self.loaded: list[Execution] = []
-        self.opened: Session | None = None  # the session, once made
-        self.observers = observers
-
-    @property
-    def session(self) -> Session:
-        if self.opened is None:
-            # joined to the connection's transaction: flushes go into it, rollback() rolls it back, commit() does not
-            # commit it (the unit does, after flushing this session)
-            self.opened = Session(bind=self.conn, expire_on_commit=False, join_transaction_mode="rollback_only")
-        return self.opened
-
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A SAVEPOINT around the block, for the session's and ``conn``'s statements alike: rolled back (with the
-        session's objects) if the block raises. (SQLAlchemy emits a session's SAVEPOINT only when the savepoint first
-        uses the connection, so it is made to use it at once.)"""
-        with self.session.begin_nested():
-            self.session.connection()
-            yield
 
 
 @dataclass
@@ -264,16 +244,16 @@ class Execution:
         retry runs it again), the reason is recorded, and the save keeps the instance in ``incident``."""
         failed = mark_failed(self.workflow, exc)
         self.failed = True
-        self.instance.status = "incident"
+        self.instance.status = InstanceStatus.INCIDENT
         self.instance.incident = describe_failure(self.workflow, exc)
         log.warning("instance %s incident: %s", self.instance.id, self.instance.incident)
         elements = sorted({task.task_spec.bpmn_id or task.task_spec.name for task in failed})
-        self.record("incident_raised", {"message": self.instance.incident, "elements": elements})
+        self.record(AuditAction.INCIDENT_RAISED, {"message": self.instance.incident, "elements": elements})
 
     def reopen_failed(self, data: Mapping[str, Any]) -> list[Task]:
         """Run the failed tasks again, ``data`` added to their data first (e.g. a variable a timer or a data
         output needs); a new failure is an incident again. Returns the tasks reopened."""
-        failed = self.workflow.get_tasks(state=TaskState.ERROR)
+        failed: list[Task] = self.workflow.get_tasks(state=TaskState.ERROR)
         with self.guard():
             for task in failed:
                 reopen(task, data)
@@ -312,26 +292,26 @@ class Execution:
     # -- saving --------------------------------------------------------------------------------------------
     def save(self) -> None:
         workflow, instance = self.workflow, self.instance
-        was_final = instance.status in FINAL
+        was_final = instance.status in FINAL_STATUSES
         active = workflow.get_tasks(state=ACTIVE)
         error_tasks = [task for task in active if task.state == TaskState.ERROR]
-        if instance.status == "cancelled":
+        if instance.status == InstanceStatus.CANCELLED:
             pass
         elif workflow.is_completed():
-            instance.status = "completed"
+            instance.status = InstanceStatus.COMPLETED
         elif error_tasks or self.failed:
-            instance.status = "incident"
+            instance.status = InstanceStatus.INCIDENT
             if not instance.incident:
                 named = error_tasks[0].task_spec.bpmn_id if error_tasks else "of the instance"
                 instance.incident = f"task {named} is in error"
         else:
             instance.incident = None
-            instance.status = "running" if any(map(is_running, active)) else "waiting"
-        if instance.status in FINAL and instance.ended_at is None:
+            instance.status = InstanceStatus.RUNNING if any(map(is_running, active)) else InstanceStatus.WAITING
+        if instance.status in FINAL_STATUSES and instance.ended_at is None:
             instance.ended_at = self.now
             if not was_final:
-                self.record(f"instance_{instance.status}", {"data": workflow.data if workflow.data else {}})
-        instance.waiting_messages = "" if instance.status in FINAL else waiting_messages(active)
+                self.record(FINISHED[InstanceStatus(instance.status)], {"data": workflow.data if workflow.data else {}})
+        instance.waiting_messages = "" if instance.status in FINAL_STATUSES else waiting_messages(active)
         compaction.compact(workflow)  # finished loop iterations nothing looks back at: a bounded state
         instance.state_json = specs.dump(workflow)
         instance.serializer_version = specs.SERIALIZER_VERSION
@@ -342,7 +322,7 @@ class Execution:
         self.saved = True
 
     def _project_human_tasks(self, active: list[Task]) -> None:
-        final = self.instance.status in FINAL
+        final = self.instance.status in FINAL_STATUSES
         ready = {} if final else ready_human_tasks(active)
         gone = self._ready_at_load - ready.keys() - self.closed
         if gone:
@@ -359,7 +339,9 @@ class Execution:
         open_groups.remove(self.conn, [row.id for row in cancelled])
         alerted = [row for row in cancelled if row.alerted_at is not None]
         if alerted:
-            alerts.resolve(self.conn, alerted, resolution="task_cancelled", actor=self.actor, now=self.now)
+            alerts.resolve(
+                self.conn, alerted, resolution=AlertResolution.TASK_CANCELLED, actor=self.actor, now=self.now
+            )
 
     def _add_human_task(self, task_id: str, task: Task) -> None:
         spec = task.task_spec
@@ -383,7 +365,7 @@ class Execution:
                 "candidate_groups": ",".join(groups),
                 "assignee": assignee,
                 "priority": priority,
-                "state": "claimed" if assignee else "ready",
+                "state": InboxState.CLAIMED if assignee else InboxState.READY,
                 "created_at": self.now,
                 "claimed_at": self.now if assignee else None,
                 "due_at": due,
@@ -396,7 +378,7 @@ class Execution:
             open_groups.add(conn, row_id, groups, due, priority, process_id=task.workflow.spec.name)
 
     def _project_timers(self, active: list[Task]) -> None:
-        final = self.instance.status in FINAL
+        final = self.instance.status in FINAL_STATUSES
         rows = [] if final else timer_rows(self.workflow, active)
         if rows == self._timers_at_load:
             return
@@ -412,7 +394,7 @@ class Execution:
     def _project_external_tasks(self, active: list[Task]) -> None:
         """An ``external_task`` row for each task waiting for a worker; the rows of tasks that stopped waiting
         (completed, cancelled by a boundary event, failed into an incident, instance finished) are deleted."""
-        waiting = {} if self.instance.status in FINAL else external_tasks(active)
+        waiting = {} if self.instance.status in FINAL_STATUSES else external_tasks(active)
         if waiting.keys() == self._external_at_load:
             return
         gone = self._external_at_load - waiting.keys()
@@ -451,7 +433,7 @@ class Execution:
                 task.data.update(kept)
                 if task.has_state(TaskState.FINISHED_MASK):  # caught message payloads, multi-instance items
                     task.internal_data.clear()
-        self.record("instance_data_scrubbed", {"kept": sorted(keep)})
+        self.record(AuditAction.INSTANCE_DATA_SCRUBBED, {"kept": sorted(keep)})
 
     # -- lookups -------------------------------------------------------------------------------------------
     def task(self, task_id: str) -> Task | None:

@@ -37,7 +37,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from lark import Lark, Token, Tree
@@ -184,7 +184,7 @@ def _string(token: str) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[1]), body, flags=re.DOTALL)
 
 
-def _dotted(node: Tree | Token) -> str:
+def _dotted(node: Tree[Token] | Token) -> str:
     """``execution.getVariable`` for the callee of a call, for the message."""
     if isinstance(node, Token):
         return str(node)
@@ -198,7 +198,7 @@ def _dotted(node: Tree | Token) -> str:
 class _Printer:
     """Prints a parse tree as a fully parenthesised Python expression, refusing what is outside the subset."""
 
-    def name(self, token: Tree | Token, variable: bool = True) -> str:
+    def name(self, token: Tree[Token] | Token, variable: bool = True) -> str:
         text = str(token)
         if text.startswith("_"):
             raise UnsupportedExpression(f"name {text!r} starts with '_', which is not allowed")
@@ -206,13 +206,13 @@ class _Printer:
             raise UnsupportedExpression(f"name {text!r} is a reserved word of the engine's expressions: rename it")
         return text
 
-    def print(self, node: Tree | Token, depth: int = 0) -> str:
+    def print(self, node: Tree[Token] | Token, depth: int = 0) -> str:
         if depth > MAX_DEPTH:
             raise UnsupportedExpression(f"the expression is nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, Token):  # a bare NAME/NUMBER/STRING never reaches here (each has an alias)
             raise UnsupportedExpression(f"unexpected {node!r}")
         kind, args = node.data, node.children
-        sub = [lambda i=i: self.print(args[i], depth + 1) for i in range(len(args))]  # printed on demand
+        sub = [partial(self.print, arg, depth + 1) for arg in args]  # printed on demand
         if kind in _BINARY:  # a left-associative chain (a or b or c, a + b - c) is read iteratively, unnested
             group, chain, left = _GROUPS.get(kind), [(kind, args[1])], args[0]
             while group is not None and isinstance(left, Tree) and _GROUPS.get(left.data) == group:
@@ -415,7 +415,8 @@ def _is_python(text: str) -> bool:
 def expression_language(node: etree._Element) -> str | None:
     """The language an expression element is written in: its own ``language``, else the document's
     ``expressionLanguage`` (None: neither says)."""
-    return node.get("language") or node.getroottree().getroot().get("expressionLanguage")
+    language: str | None = node.get("language") or node.getroottree().getroot().get("expressionLanguage")
+    return language
 
 
 def _foreign(node: etree._Element) -> tuple[str | None, str | None]:

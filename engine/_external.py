@@ -22,8 +22,10 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Row, or_, select, update
 
 from engine._data_limits import TASK_DATA, problem_in
+from engine._enums import AuditAction
 from engine._errors import ConflictError, EngineError, FieldError, FormValidationError, InvalidState, NotFound
-from engine._execution import Execution, Unit
+from engine._execution import Execution
+from engine._unit import Unit
 from engine.models import ExternalTask, core
 
 if TYPE_CHECKING:
@@ -155,7 +157,7 @@ class ExternalTasks:
                 data = dict(task.data)
                 variables = data if names is None else {k: data[k] for k in names if k in data}
                 ex.record(
-                    "external_task_locked",
+                    AuditAction.EXTERNAL_TASK_LOCKED,
                     {
                         "external_task": row.id,
                         "element": row.element_id,
@@ -178,7 +180,7 @@ class ExternalTasks:
             ex, task = self._open(u, row, actor)
             values = _bounded(row, variables)
             ex.record(
-                "external_task_completed",
+                AuditAction.EXTERNAL_TASK_COMPLETED,
                 {
                     "external_task": row.id,
                     "element": row.element_id,
@@ -215,7 +217,7 @@ class ExternalTasks:
             row = self._held(u, task_pk, worker_id)
             ex, task = self._open(u, row, actor)
             ex.record(
-                "external_task_failed",
+                AuditAction.EXTERNAL_TASK_FAILED,
                 {
                     "external_task": row.id,
                     "element": row.element_id,
@@ -261,7 +263,7 @@ class ExternalTasks:
             ex, task = self._open(u, row, actor)
             values = _bounded(row, variables or {})
             ex.record(
-                "external_task_error_thrown",
+                AuditAction.EXTERNAL_TASK_ERROR_THROWN,
                 {
                     "external_task": row.id,
                     "element": row.element_id,
@@ -299,7 +301,7 @@ class ExternalTasks:
             until = u.now + duration
             u.conn.execute(update(_ROWS).where(_ROWS.c.id == row.id).values(lock_expires_at=until))
             ex.record(
-                "external_task_lock_extended",
+                AuditAction.EXTERNAL_TASK_LOCK_EXTENDED,
                 {
                     "external_task": row.id,
                     "element": row.element_id,
@@ -318,7 +320,7 @@ class ExternalTasks:
             ex, _ = self._open(u, row, actor)
             u.conn.execute(update(_ROWS).where(_ROWS.c.id == row.id).values(worker_id=None, lock_expires_at=None))
             ex.record(
-                "external_task_unlocked",
+                AuditAction.EXTERNAL_TASK_UNLOCKED,
                 {"external_task": row.id, "element": row.element_id, "topic": row.topic, "worker": row.worker_id},
                 row.task_id,
             )

@@ -40,11 +40,19 @@ class HandlerContext:
     mailer: Mailer
     audit: Callable[[str, dict[str, Any]], None] = field(repr=False)
     scrub: Callable[[Collection[str]], None] = field(repr=False, default=lambda keep: None)
+    scrub_others: Callable[[Collection[str], Collection[str]], None] = field(
+        repr=False, default=lambda instance_ids, keep: None
+    )
 
     def scrub_instance_data(self, keep: Collection[str]) -> None:
         """Erase every task's data in this instance (call activities included) but the ``keep`` keys; used when a
         customer's confidential data is purged while the purging instance itself still runs."""
         self.scrub(keep)
+
+    def scrub_finished_instances(self, instance_ids: Collection[str], keep: Collection[str]) -> None:
+        """Erase every task's data but the ``keep`` keys in other, finished instances (their structure stays: states,
+        ids, the path they took); each is audited ``instance_data_scrubbed``. See ``Runtime.scrub_instances``."""
+        self.scrub_others(instance_ids, keep)
 
     def prop(self, name: str, default: str | None = None) -> str | None:
         """An extension property of the service task: literal text, or ``${key}`` for a task-data value."""

@@ -57,18 +57,19 @@ class Heartbeat:
             index_elements=[_TABLE.c.node],
             set_={"started_at": self.started_at, "beat_at": now, "version": self.version},
         )
-        with self.store.transaction() as session:
-            session.execute(statement)
+        with self.store.unit(now) as unit:
+            unit.conn.execute(statement)
 
     def start(self) -> None:
         """Forget the schedulers not seen for a week, then beat."""
-        with self.store.transaction() as session:
-            session.execute(delete(_TABLE).where(_TABLE.c.beat_at < self.clock.now() - FORGET_AFTER))
+        now = self.clock.now()
+        with self.store.unit(now) as unit:
+            unit.conn.execute(delete(_TABLE).where(_TABLE.c.beat_at < now - FORGET_AFTER))
         self.beat()
 
     def stop(self) -> None:
-        with self.store.transaction() as session:
-            session.execute(delete(_TABLE).where(_TABLE.c.node == self.node))
+        with self.store.unit(self.clock.now()) as unit:
+            unit.conn.execute(delete(_TABLE).where(_TABLE.c.node == self.node))
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine._enums import FINAL_STATUSES
 from engine._errors import FieldError, FormValidationError, InvalidState, NotFound
-from engine._execution import ACTIVE, FINAL
+from engine._execution import ACTIVE
 from engine.models import ProcessInstance
 
 # Workflow task state -> the marker the instance viewer draws on the element.
@@ -78,7 +79,7 @@ class InstanceView:
 
 # -- reading -------------------------------------------------------------------------------------------------
 def view(instance: ProcessInstance, bpmn_xml: str, workflow: BpmnWorkflow) -> InstanceView:
-    live = instance.status not in FINAL
+    live = instance.status not in FINAL_STATUSES
     return InstanceView(
         instance,
         bpmn_xml,
@@ -167,7 +168,7 @@ def require_reason(reason: str | None, what: str) -> str:
 
 
 def require_open(instance_id: str, status: str) -> None:
-    if status in FINAL:
+    if status in FINAL_STATUSES:
         raise InvalidState(f"instance {instance_id} is {status}; its steps can no longer be changed")
 
 

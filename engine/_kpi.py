@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.orm import Session
 
 from engine._dml import Prepared
-from engine._execution import OPEN_STATES
+from engine._enums import OPEN_TASK_STATES
 from engine.models import HumanTask, TaskKpi, core
 
 FORMULAS = {
@@ -142,7 +142,7 @@ def completion_times(
 def work_in_progress(session: Session, process_id: str | None = None) -> dict[tuple[str, str], tuple[str, int]]:
     """Open human tasks now, per step: (process id, element id) → (step name, count)."""
     query = select(HumanTask.process_id, HumanTask.element_id, func.min(HumanTask.name), func.count()).where(
-        HumanTask.state.in_(OPEN_STATES)
+        HumanTask.state.in_(OPEN_TASK_STATES)
     )
     if process_id:
         query = query.where(HumanTask.process_id == process_id)

@@ -292,15 +292,15 @@ def _check_timer(source: SourceFile, node: etree._Element, owner: str) -> None:
         _check_code(source, node, text, "eval", f"timer {kind}", owner, hint)
         return
     try:
-        if not is_iso_literal(literal):
+        if kind == "timeDuration":
+            parse_duration(literal, _EPOCH)  # what the timer accepts when it runs, no more, no less
+        elif not is_iso_literal(literal):
             raise ValueError(literal)
-        if kind == "timeDate":
+        elif kind == "timeDate":
             TimerEventDefinition.get_datetime(literal)
-        elif kind == "timeCycle":
-            TimerEventDefinition.parse_iso_recurring_interval(literal)
         else:
-            TimerEventDefinition.parse_iso_duration(literal)
-    except Exception:  # the library raises bare Exceptions
+            TimerEventDefinition.parse_iso_recurring_interval(literal)
+    except Exception:  # DurationError, or the bare Exceptions the library raises
         example = _TIMER_EXAMPLES.get(kind, "an ISO-8601 value")
         source.problem(f"timer {kind} {literal!r} is not a valid ISO-8601 value: expected {example}", node, owner)
 

@@ -6,6 +6,9 @@ version written by anyone else (another process, a handler) no longer matches, s
 
 With the workflow go the instance row as that operation wrote it and, when it saved, what the inbox and timer
 tables hold for it: an operation that knows the row's version (read with the task row) needs neither read again.
+
+A capacity of 0 keeps nothing (``Runtime(..., live_cache=False)``): every operation then rebuilds its workflow from
+the JSON it stored, which is how tests prove that the stored state alone is enough to go on.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class LiveWorkflows:
         return found if found is not None and found.version == version else None
 
     def check_in(self, instance_id: str, kept: Kept) -> None:
+        if self.capacity <= 0:
+            return
         with self._lock:
             self._items[instance_id] = kept
             self._items.move_to_end(instance_id)

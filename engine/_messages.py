@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine import _specs as specs
 from engine._dialects import MessageEventDefinition
+from engine._enums import AuditAction
 from engine._execution import Execution
 from engine.models import ProcessDefinition
 
@@ -27,7 +28,9 @@ def catch(ex: Execution, name: str, payload: Any) -> bool:
         for definition in [outer, *getattr(outer, "event_definitions", [])]:
             if not (isinstance(definition, MessageEventDefinition) and definition.name == name):
                 continue
-            ex.record("message_received", {"message": name, "element": task.task_spec.bpmn_id, "payload": payload})
+            ex.record(
+                AuditAction.MESSAGE_RECEIVED, {"message": name, "element": task.task_spec.bpmn_id, "payload": payload}
+            )
             with ex.guard():  # taking the payload in may fail (a data output, what follows): an incident
                 ex.workflow.catch(BpmnEvent(definition, {"payload": payload, "result_var": definition.result_var}))
             return True

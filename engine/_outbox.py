@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine._clock import Clock
 from engine._store import Store
+from engine._unit import OUTBOX_QUEUED
 from engine.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def queue_mail(
     row = Outbox(kind=kind, recipient=recipient, subject=subject, body=body, created_at=now, attempts=0)
     session.add(row)
     session.flush()
-    session.info["outbox_queued"] = True
+    session.info[OUTBOX_QUEUED] = True
     return row.id
 
 
@@ -106,7 +107,8 @@ class OutboxSender:
             )
         sent = 0
         for outbox_id in pending:
-            with self.store.transaction() as session:
+            with self.store.unit(self.clock.now()) as unit:
+                session = unit.session
                 claimed = session.execute(
                     update(Outbox)
                     .where(Outbox.id == outbox_id, Outbox.sent_at.is_(None))

@@ -1,5 +1,10 @@
 """The engine facade. Every public operation is one database transaction that writes the workflow state, the
-inbox and timer rows, the audit events and the KPI rows together, or nothing."""
+inbox and timer rows, the audit events and the KPI rows together, or nothing.
+
+This module is the list of operations; what they rest on lives beside it: the unit of work (engine/_unit.py),
+loading and saving an instance (engine/_execution.py, engine/_live.py), who holds a task (engine/_assignment.py),
+definition id -> spec (engine/_spec_lookup.py), the read-only views (engine/_views.py), and putting a runtime
+together from the config and the plugins (engine/_assembly.py)."""
 
 from __future__ import annotations
 
@@ -7,19 +12,17 @@ import contextlib
 import json
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, bindparam, select
+from SpiffWorkflow.util.task import TaskState as SpiffState
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import _alerts as alerts
-from engine import _audit as audit
+from engine import _assignment as assignment
 from engine import _deploy as deploying
 from engine import _external as external
 from engine import _forms as forms
@@ -30,51 +33,32 @@ from engine import _metrics as metrics
 from engine import _open_groups as open_groups
 from engine import _specs as specs
 from engine import _versions as versions
+from engine import _views as views
 from engine._clock import Clock, SystemClock, TickAhead, engine_clock
 from engine._config import load_config
 from engine._dialects import DEFAULT_GROUP, MessageEventDefinition
-from engine._dml import Prepared
 from engine._due_work import due_timer_instances
-from engine._errors import (
-    ConflictError,
-    FieldError,
-    FormValidationError,
-    InvalidState,
-    MessageNotDelivered,
-    NotFound,
-    PermissionDenied,
-)
+from engine._enums import FINAL_STATUSES, OPEN_TASK_STATES, AlertResolution, AuditAction, InstanceStatus, TaskState
+from engine._errors import ConflictError, FormValidationError, InvalidState, MessageNotDelivered, NotFound
 from engine._execution import (
     DEFAULT_MAX_STEPS,
-    FINAL,
-    OPEN_STATES,
     Execution,
     InstanceRecord,
     JornadaScriptEngine,
     Observers,
-    Unit,
     due_timers,
 )
 from engine._handlers import HandlerContext, HandlerRegistry, StartRequest
 from engine._live import Kept, LiveWorkflows
 from engine._outbox import OutboxSender, SessionMailer, Transport, transport_from_config
 from engine._sandbox import Sandbox, SandboxedEnvironment
+from engine._spec_lookup import NamesDefinitions, SpecLookup
 from engine._store import Store
-from engine.models import HumanTask, ProcessDefinition, ProcessInstance, core
+from engine._unit import Unit
+from engine.models import ProcessInstance
 
 SYSTEM = "system"
-CALLED = f"{specs.BPMN_NS}callActivity"
-
-# Statements of every task operation, built once (see engine._execution)
-_TASK = core(HumanTask)
-TASK_ROW = (
-    select(_TASK, core(ProcessInstance).c.version.label("instance_version"))
-    .join(core(ProcessInstance), core(ProcessInstance).c.id == _TASK.c.instance_id)
-    .where(_TASK.c.id == bindparam("b_id"))
-)
-SET_TASK = Prepared(_TASK.update().where(_TASK.c.id == bindparam("b_id")))  # SET: the columns of the parameters given
-# the same, returning when the sweep first raised an alert on the task, None if it never did (see engine._alerts)
-CLOSE_TASK = Prepared(_TASK.update().where(_TASK.c.id == bindparam("b_id")).returning(alerts.ALERTED))
+RUNNABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)  # statuses a message or a timer moves on (not incident)
 
 
 class Runtime:
@@ -88,7 +72,9 @@ class Runtime:
         transport: Transport | None = None,
         send_after_commit: bool = True,
         sandbox: Sandbox | None = None,
+        live_cache: bool = True,
     ) -> None:
+        """``live_cache=False`` keeps no deserialized workflow between operations (see engine._live)."""
         self.store = store
         self.handlers = handlers
         self.clock = clock or SystemClock()
@@ -99,8 +85,8 @@ class Runtime:
         self.specs = specs.SpecCache()
         self.outbox = OutboxSender(store, transport or transport_from_config(self.config), self.clock)
         self.send_after_commit = send_after_commit
-        self._definitions: dict[int, tuple[str, str]] = {}
-        self.live = LiveWorkflows()
+        self.spec_lookup = SpecLookup(self.specs)  # definition id -> spec, memoised (engine/_spec_lookup.py)
+        self.live = LiveWorkflows() if live_cache else LiveWorkflows(capacity=0)
         self.message_starts = messages.MessageStarts()
         self.observers = Observers(handlers, self.config)
         self.max_steps = max_steps_per_operation(self.config)
@@ -116,30 +102,18 @@ class Runtime:
     # -- transactions ----------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def unit(self) -> Iterator[Unit]:
-        """One transaction on the injected clock; optimistic-lock and uniqueness races become ConflictError."""
-        queued = False
+        """One engine operation's transaction (engine._unit): on the injected clock, uniqueness races become
+        ConflictError (as a stale row version already is, in ``InstanceRecord.update``), and once it committed
+        the loaded workflows are kept and queued mail is sent."""
         try:
-            with engine_clock(self.clock), self.store.writing(), self.store.engine.connect() as conn:
-                unit = Unit(conn, self.clock.now(), self.observers)
-                try:
-                    with conn.begin():  # commits if the block returns, rolls back if it raises
-                        yield unit
-                        if unit.opened is not None:
-                            unit.opened.flush()
-                            queued = bool(unit.opened.info.get("outbox_queued"))
-                finally:
-                    if unit.opened is not None:
-                        unit.opened.close()
-        except StaleDataError as exc:
-            raise ConflictError(
-                "the instance was changed by another session at the same time; reload and retry"
-            ) from exc
+            with engine_clock(self.clock), self.store.unit(self.clock.now(), self.observers) as unit:
+                yield unit
         except IntegrityError as exc:
             raise ConflictError(f"a concurrent change got there first: {exc.orig}") from exc
         for ex in unit.loaded:  # committed: the objects match what the database now holds
             projected = ex.projection() if ex.saved else None
             self.live.check_in(ex.instance.id, Kept(ex.instance.version, ex.workflow, ex.instance, projected))
-        if queued and self.send_after_commit:
+        if unit.queued_mail and self.send_after_commit:
             self.outbox.send_pending()
 
     # -- definitions -----------------------------------------------------------------------------------------
@@ -150,38 +124,12 @@ class Runtime:
             )
 
     def _definition(self, session: Session, definition_id: int) -> tuple[str, str]:
-        """(process id, BPMN text) of a deployed definition; definitions never change, so they are memoised."""
-        found = self._definitions.get(definition_id)
-        if found is None:
-            row = session.get(ProcessDefinition, definition_id)
-            if row is None:
-                raise NotFound(f"process definition {definition_id} does not exist")
-            found = self._definitions[definition_id] = (row.process_id, row.bpmn_xml)
-        return found
+        """(process id, BPMN text) of a deployed definition (engine/_spec_lookup.py)."""
+        return self.spec_lookup.definition(session, definition_id)
 
-    def _called_definitions(self, session: Session, process_id: str, xml: str) -> list[int]:
-        """Latest definitions of every process called (transitively) from ``process_id``."""
-        found: list[int] = []
-        pending = [(process_id, xml)]
-        seen = {process_id}
-        while pending:
-            pid_now, xml_now = pending.pop()
-            root = specs.single_process(xml_now, pid_now)
-            for node in root.iter(CALLED):
-                pid = node.get("calledElement")
-                if not pid or pid in seen:
-                    continue
-                seen.add(pid)
-                row = deploying.latest(session, pid)
-                if row is not None:
-                    found.append(row.id)
-                    pending.append((pid, row.bpmn_xml))
-        return found
-
-    def _spec_pair(self, session: Session, instance: ProcessInstance | InstanceRecord) -> specs.SpecPair:
-        ids = [instance.definition_id, *json.loads(instance.called_definitions or "[]")]
-        processes = [self._definition(session, i) for i in ids]
-        return self.specs.get(processes, self.specs.decisions(session, ids, processes))
+    def _spec_pair(self, session: Session, instance: NamesDefinitions) -> specs.SpecPair:
+        """The specs ``instance`` runs on (engine/_spec_lookup.py)."""
+        return self.spec_lookup.pair(session, instance)
 
     # -- loading ---------------------------------------------------------------------------------------------
     def _attach(self, ex: Execution) -> None:
@@ -230,10 +178,13 @@ class Runtime:
             mailer=SessionMailer(ex.session, ex.now),
             audit=lambda action, payload: ex.record(action, payload, str(task.id)),
             scrub=ex.scrub_data,
+            scrub_others=lambda ids, keep: self.scrub_instances(ex.unit, ids, keep=keep, actor=ex.actor),
         )
         with ex.unit.savepoint():
             result = dict(handler(context) or {})
-            ex.record("service_task_completed", {"element": element, "topic": topic, "result": result}, str(task.id))
+            ex.record(
+                AuditAction.SERVICE_TASK_COMPLETED, {"element": element, "topic": topic, "result": result}, str(task.id)
+            )
         return result
 
     def _finish(self, ex: Execution) -> None:
@@ -300,10 +251,10 @@ class Runtime:
             id=str(uuid.uuid4()),
             definition_id=definition.id,
             process_id=process_id,
-            called_definitions=json.dumps(self._called_definitions(u.session, process_id, definition.bpmn_xml)),
+            called_definitions=json.dumps(self.spec_lookup.called(u.session, process_id, definition.bpmn_xml)),
             customer_id=customer_id,
             business_key=business_key,
-            status="running",
+            status=InstanceStatus.RUNNING,
             incident=None,
             state_json="{}",
             waiting_messages="",
@@ -316,12 +267,12 @@ class Runtime:
         spec, subprocess_specs = self._spec_pair(u.session, instance)
         workflow = BpmnWorkflow(spec, subprocess_specs)
         seed = {**data, "customer_id": customer_id, "business_key": business_key}
-        workflow.get_next_task(state=TaskState.READY).data.update(seed)
+        workflow.get_next_task(state=SpiffState.READY).data.update(seed)
         ex = Execution(u, instance, workflow, actor, u.now)
         self._attach(ex)
         u.loaded.append(ex)
         instance.insert(u.conn)
-        ex.record("instance_started", {"version": definition.version, "data": seed})
+        ex.record(AuditAction.INSTANCE_STARTED, {"version": definition.version, "data": seed})
         if message is not None:
             ex.advance()
             messages.catch(ex, *message)
@@ -331,12 +282,12 @@ class Runtime:
     def cancel(self, instance_id: str, *, actor: str, reason: str) -> None:
         with self.unit() as u:
             ex = self._load(u, instance_id, actor)
-            if ex.instance.status in FINAL:
+            if ex.instance.status in FINAL_STATUSES:
                 raise InvalidState(f"instance {instance_id} is already {ex.instance.status}")
             ex.workflow.cancel()
             before = ex.instance.status
-            ex.instance.status = "cancelled"
-            ex.record("instance_cancel_requested", {"reason": reason, "before": before})
+            ex.instance.status = InstanceStatus.CANCELLED
+            ex.record(AuditAction.INSTANCE_CANCEL_REQUESTED, {"reason": reason, "before": before})
             ex.save()
 
     def retry(self, instance_id: str, *, actor: str, reason: str = "", data: Mapping[str, Any] | None = None) -> str:
@@ -345,11 +296,11 @@ class Runtime:
         supplied = dict(data or {})
         with self.unit() as u:
             ex = self._load(u, instance_id, actor)
-            if ex.instance.status != "incident":
+            if ex.instance.status != InstanceStatus.INCIDENT:
                 raise InvalidState(f"instance {instance_id} has no incident to retry (status {ex.instance.status})")
-            failed = ex.workflow.get_tasks(state=TaskState.ERROR)
+            failed = ex.workflow.get_tasks(state=SpiffState.ERROR)
             ex.record(
-                "incident_retried",
+                AuditAction.INCIDENT_RETRIED,
                 {
                     "incident": ex.instance.incident,
                     "tasks": [t.task_spec.bpmn_id for t in failed],
@@ -362,104 +313,48 @@ class Runtime:
             self._finish(ex)
             return ex.instance.status
 
-    # -- human tasks -----------------------------------------------------------------------------------------
-    def _human_task(self, u: Unit, task_pk: int, groups: Collection[str] | None, actor: str) -> Row[Any]:
-        """The task's row and its instance's version (read with Core: this is on every task operation's path),
-        after the access checks."""
-        row = u.conn.execute(TASK_ROW, {"b_id": task_pk}).one_or_none()
-        if row is None:
-            raise NotFound(f"task {task_pk} does not exist")
-        # candidate_groups: the task's groups, comma-separated, as written with its human_task_group rows
-        mine = {g for g in row.candidate_groups.split(",") if g}
-        if groups is not None and row.assignee != actor and not mine & set(groups):
-            raise PermissionDenied(
-                f"task {task_pk} ({row.name}) belongs to {row.candidate_groups or 'no group'}, "
-                f"not to a group of {actor}"
-            )
-        if row.state == "completed":
-            raise ConflictError(
-                f"task {task_pk} ({row.name}) was already completed by {row.completed_by} "
-                f"at {row.completed_at:%Y-%m-%d %H:%M}"
-            )
-        if row.state == "cancelled":
-            raise InvalidState(f"task {task_pk} ({row.name}) was cancelled")
-        return row
+    def scrub_instances(self, u: Unit, instance_ids: Collection[str], *, keep: Collection[str], actor: str) -> None:
+        """Inside an open unit: erase the task data of finished instances but the ``keep`` keys, keeping their
+        structure, through ``Execution.scrub_data`` (audited ``instance_data_scrubbed``); a leftover incident text
+        goes too. An open instance is refused: it still needs its data to finish."""
+        for instance_id in instance_ids:
+            ex = self._load(u, instance_id, actor)
+            if ex.instance.status not in FINAL_STATUSES:
+                raise InvalidState(f"instance {instance_id} is {ex.instance.status}: only a finished one is scrubbed")
+            ex.scrub_data(keep)
+            ex.instance.incident = None
+            ex.save()
 
+    # -- human tasks -----------------------------------------------------------------------------------------
     def claim(self, task_pk: int, *, actor: str, groups: Collection[str] | None = None) -> None:
         with self.unit() as u:
-            row = self._human_task(u, task_pk, groups, actor)
-            changed = u.conn.execute(
-                _TASK.update()
-                .where(_TASK.c.id == task_pk, _TASK.c.assignee.is_(None), _TASK.c.state == "ready")
-                .values(assignee=actor, state="claimed", claimed_at=u.now)
-            ).rowcount
-            if changed != 1:
-                holder = u.conn.execute(select(_TASK.c.assignee).where(_TASK.c.id == task_pk)).scalar()
-                raise ConflictError(f"task {task_pk} ({row.name}) is already claimed by {holder}")
-            self._task_audit(
-                u, row, actor, "task_claimed", {"before": {"assignee": None}, "after": {"assignee": actor}}
-            )
+            assignment.claim(u, assignment.open_task(u, task_pk, groups, actor), actor)
 
     def unclaim(self, task_pk: int, *, actor: str, groups: Collection[str] | None = None) -> None:
         with self.unit() as u:
-            row = self._human_task(u, task_pk, groups, actor)
-            if row.assignee is None:
-                raise InvalidState(f"task {task_pk} ({row.name}) is not claimed")
-            if groups is not None and row.assignee != actor:
-                raise PermissionDenied(
-                    f"task {task_pk} is claimed by {row.assignee}; only they or a lead can release it"
-                )
-            before = row.assignee
-            self._set_task(u, task_pk, assignee=None, state="ready", claimed_at=None)
-            self._task_audit(
-                u, row, actor, "task_unclaimed", {"before": {"assignee": before}, "after": {"assignee": None}}
-            )
+            assignment.unclaim(u, assignment.open_task(u, task_pk, groups, actor), actor, groups)
 
     def assign(self, task_pk: int, assignee: str, *, actor: str, groups: Collection[str] | None = None) -> None:
         with self.unit() as u:
-            row = self._human_task(u, task_pk, groups, actor)
-            before = row.assignee
-            self._set_task(
-                u, task_pk, assignee=assignee, state="claimed", claimed_at=row.claimed_at if before else u.now
-            )
-            self._task_audit(
-                u, row, actor, "task_assigned", {"before": {"assignee": before}, "after": {"assignee": assignee}}
-            )
-
-    @staticmethod
-    def _set_task(u: Unit, task_pk: int, **values: Any) -> None:
-        SET_TASK.run(u.conn, {"b_id": task_pk, **values})
-
-    def _task_audit(self, u: Unit, row: Row[Any], actor: str, action: str, payload: dict[str, Any]) -> None:
-        audit.append(
-            u.conn,
-            at=u.now,
-            actor=actor,
-            action=action,
-            process_id=row.process_id,
-            instance_id=row.instance_id,
-            task_id=row.task_id,
-            customer_id=row.customer_id,
-            payload={"task": row.id, "element": row.element_id, "name": row.name, **payload},
-        )
+            assignment.assign(u, assignment.open_task(u, task_pk, groups, actor), assignee, actor)
 
     def complete(
         self, task_pk: int, *, actor: str, data: Mapping[str, Any] | None = None, groups: Collection[str] | None = None
     ) -> str:
         """Complete a READY human task with form data; returns the instance's new status."""
         with self.unit() as u:
-            row = self._human_task(u, task_pk, groups, actor)
+            row = assignment.open_task(u, task_pk, groups, actor)
             if row.assignee is not None and row.assignee != actor and groups is not None:
                 raise ConflictError(f"task {task_pk} ({row.name}) is claimed by {row.assignee}")
             ex = self._load(u, row.instance_id, actor, row.instance_version)
             task = ex.task(row.task_id)
-            if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-                state = TaskState.get_name(task.state) if task is not None else "missing"
+            if task is None or task.state != SpiffState.READY or not task.task_spec.manual:
+                state = SpiffState.get_name(task.state) if task is not None else "missing"
                 raise InvalidState(f"task {task_pk} ({row.name}) is {state}, not a ready human task")
             clean, errors = forms.validate(task.task_spec, data or {})
             if errors:
                 raise FormValidationError(row.name, errors)
-            missing = missing_outputs(task, clean)
+            missing = assignment.missing_outputs(task, clean)
             if missing:
                 raise FormValidationError(row.name, missing)
             before = {key: task.data.get(key) for key in clean}
@@ -467,7 +362,7 @@ class Runtime:
             with ex.guard():  # what completing runs (post scripts, data outputs, what comes next) may fail
                 task.run()
             done = {
-                "state": "completed",
+                "state": TaskState.COMPLETED,
                 "completed_at": u.now,
                 "completed_by": actor,
                 "claimed_at": row.claimed_at or u.now,
@@ -475,17 +370,17 @@ class Runtime:
             }
             # SET only what changes: naming an indexed column (assignee) rewrites its index entry even when equal
             changes = {key: value for key, value in done.items() if row._mapping[key] != value}
-            alerted_at = CLOSE_TASK.run_returning(u.conn, {"b_id": row.id, **changes})
+            alerted_at = assignment.CLOSE_TASK.run_returning(u.conn, {"b_id": row.id, **changes})
             open_groups.remove(u.conn, [row.id])
             kpi.record(u.conn, {**row._mapping, **done})
             ex.closed.add(row.task_id)
             ex.record(
-                "task_completed",
+                AuditAction.TASK_COMPLETED,
                 {"task": row.id, "element": row.element_id, "name": row.name, "before": before, "after": clean},
                 row.task_id,
             )
             if alerted_at is not None:
-                alerts.resolve(u.conn, [row], resolution="task_completed", actor=actor, now=u.now)
+                alerts.resolve(u.conn, [row], resolution=AlertResolution.TASK_COMPLETED, actor=actor, now=u.now)
             self._finish(ex)
         metrics.TASKS_COMPLETED.inc()  # committed
         return ex.instance.status
@@ -557,7 +452,7 @@ class Runtime:
         only: str | None = None,
     ) -> list[str]:
         query = select(ProcessInstance.id).where(
-            ProcessInstance.status.in_(("running", "waiting")),
+            ProcessInstance.status.in_(RUNNABLE),
             ProcessInstance.waiting_messages.is_(None) | ProcessInstance.waiting_messages.contains(f",{name},"),
         )
         if customer_id:
@@ -606,9 +501,9 @@ class Runtime:
                 with self.unit() as u:
                     ex = self._load(u, instance_id, SYSTEM)
                     due_now = sorted({t.task_spec.bpmn_id for t, at in due_timers(ex.workflow) if at <= u.now})
-                    if ex.instance.status not in ("running", "waiting") or not due_now:
+                    if ex.instance.status not in RUNNABLE or not due_now:
                         continue  # cancelled, finished, or another scheduler fired it since our query
-                    ex.record("timer_fired", {"elements": due_now})
+                    ex.record(AuditAction.TIMER_FIRED, {"elements": due_now})
                     with engine_clock(TickAhead(self.clock)):
                         self._finish(ex)
                     fired += 1
@@ -639,10 +534,15 @@ class Runtime:
             status = ex.instance.status
             skipped = interventions.skip(ex.workflow, element_id)
             ids = [str(task.id) for task, _ in skipped]
+            task_table = assignment.TASK
             closed = u.conn.execute(
-                _TASK.update()
-                .where(_TASK.c.instance_id == instance_id, _TASK.c.task_id.in_(ids), _TASK.c.state.in_(OPEN_STATES))
-                .values(state="skipped", completed_at=u.now, completed_by=actor)
+                task_table.update()
+                .where(
+                    task_table.c.instance_id == instance_id,
+                    task_table.c.task_id.in_(ids),
+                    task_table.c.state.in_(OPEN_TASK_STATES),
+                )
+                .values(state=TaskState.SKIPPED, completed_at=u.now, completed_by=actor)
                 .returning(*alerts.CLOSED_COLUMNS)
             ).all()
             rows = [row.id for row in closed]
@@ -652,20 +552,20 @@ class Runtime:
                 ex.instance.incident = None  # the save names any failure that is left
             task = skipped[0][0]
             ex.record(
-                "step_skipped",
+                AuditAction.STEP_SKIPPED,
                 {
                     "element": element_id,
                     "name": task.task_spec.bpmn_name or element_id,
                     "reason": why,
                     "tasks": sorted(rows),
                     "before": {"state": skipped[0][1], "status": status},
-                    "after": {"state": "skipped"},
+                    "after": {"state": TaskState.SKIPPED},
                 },
                 ids[0],
             )
             alerted = [row for row in closed if row.alerted_at is not None]
             if alerted:
-                alerts.resolve(u.conn, alerted, resolution="task_skipped", actor=actor, now=u.now)
+                alerts.resolve(u.conn, alerted, resolution=AlertResolution.TASK_SKIPPED, actor=actor, now=u.now)
             self._finish(ex)
             return ex.instance.status
 
@@ -680,7 +580,7 @@ class Runtime:
             task, state, removed = interventions.repeat(ex.workflow, element_id)
             ex.instance.incident = None  # the save names any failure that is left
             ex.record(
-                "step_repeated",
+                AuditAction.STEP_REPEATED,
                 {
                     "element": element_id,
                     "name": task.task_spec.bpmn_name or element_id,
@@ -688,7 +588,7 @@ class Runtime:
                     "removed": len(removed),
                     "before": {"state": state, "status": status, "open": open_before},
                     "after": {
-                        "state": TaskState.get_name(task.state),
+                        "state": SpiffState.get_name(task.state),
                         "open": interventions.open_elements(ex.workflow),
                     },
                 },
@@ -710,46 +610,15 @@ class Runtime:
         row, audited ``instance_migrated``); those that cannot move are refused with their reasons."""
         return self.versions.migrate(process_id, from_version, to_version, instance_ids, actor=actor)
 
+    # -- reads (engine/_views.py) -------------------------------------------------------------------------------
     def instance_view(self, instance_id: str) -> interventions.InstanceView:
         """An instance as its page shows it: the row, its definition's XML, the state of each element, its
         current data and the steps a lead can skip or repeat."""
-        with self.store.session() as session:
-            instance = session.get(ProcessInstance, instance_id)
-            if instance is None:
-                raise NotFound(f"process instance {instance_id} does not exist")
-            workflow = specs.load(instance.state_json, self._spec_pair(session, instance))
-            xml = self._definition(session, instance.definition_id)[1]
-        return interventions.view(instance, xml, workflow)
+        return views.instance_view(self.store, self.spec_lookup, instance_id)
 
-    # -- reads -----------------------------------------------------------------------------------------------
-    def task_view(self, task_pk: int) -> TaskView:
+    def task_view(self, task_pk: int) -> views.TaskView:
         """What a person needs to work a task: its row, form fields, current data and instructions."""
-        with self.store.session() as session:
-            row = session.get(HumanTask, task_pk)
-            if row is None:
-                raise NotFound(f"task {task_pk} does not exist")
-            instance = session.get(ProcessInstance, row.instance_id)
-            assert instance is not None
-            workflow = specs.load(instance.state_json, self._spec_pair(session, instance))
-        task = workflow.get_task_from_id(uuid.UUID(row.task_id))
-        if task is None:
-            return TaskView(row, [], {}, "")
-        return TaskView(row, forms.fields_of(task.task_spec), dict(task.data), task.task_spec.documentation or "")
-
-
-def missing_outputs(task: Task, submitted: Mapping[str, Any]) -> list[FieldError]:
-    """The data outputs of a human task that neither ``submitted`` nor its data holds, and that the person
-    completing it can supply (a field of its form, or any value when it has no form). One the form cannot
-    supply is left to fail when the task completes: an incident a lead retries with the value."""
-    spec = task.task_spec
-    io = getattr(spec, "io_specification", None)
-    outputs = [*getattr(spec, "data_output_associations", []), *(io.data_outputs if io is not None else [])]
-    fields = {f.id for f in forms.fields_of(spec)}
-    return [
-        FieldError(name, f"is required: the task writes it to data output {name!r} when it completes")
-        for name in dict.fromkeys(output.bpmn_id for output in outputs)
-        if name not in submitted and name not in task.data and (not fields or name in fields)
-    ]
+        return views.task_view(self.store, self.spec_lookup, task_pk)
 
 
 def max_steps_per_operation(config: Mapping[str, Any]) -> int:
@@ -764,11 +633,3 @@ def default_group(config: Mapping[str, Any]) -> str:
     section = config.get("engine")
     value = section.get("default_group") if isinstance(section, Mapping) else None
     return value.strip() if isinstance(value, str) and value.strip() else DEFAULT_GROUP
-
-
-@dataclass(frozen=True)
-class TaskView:
-    row: HumanTask
-    fields: list[forms.Field]
-    data: dict[str, Any]
-    documentation: str

@@ -31,12 +31,16 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Literal, cast
 
-from RestrictedPython import Guards, compile_restricted_eval, compile_restricted_exec, safe_builtins
+from RestrictedPython import Guards
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import safe_builtins
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransformer, copy_locations
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from engine._durations import parse_duration
 
 Kind = Literal["forbidden", "syntax", "timeout", "memory", "runtime"]
 MAX_SEQUENCE = 10_000_000  # items or characters one `*` or range() may produce
@@ -75,7 +79,7 @@ class _Policy(RestrictingNodeTransformer):
         return super().visit_Call(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
-        node = cast(ast.BinOp, self.node_contents_visit(node))
+        node = self.node_contents_visit(node)
         if type(node.op) not in self._guards:
             return node
         call = ast.Call(ast.Name(self._guards[type(node.op)], ast.Load()), [node.left, node.right], [])
@@ -123,7 +127,6 @@ def check(source: str, mode: Literal["exec", "eval"]) -> None:
 
 # ---- helpers for author code: pure functions; now() is the clock value sent with each request -------------
 _now_value: datetime | None = None
-_DURATION = re.compile(r"P(?:([\d.]+)W)?(?:([\d.]+)D)?(?:T(?:([\d.]+)H)?(?:([\d.]+)M)?(?:([\d.]+)S)?)?")
 
 
 def _now() -> datetime:
@@ -165,13 +168,10 @@ def iso(value: str | date) -> str:
     return parse_date(value).isoformat()
 
 
-def duration(text: str) -> timedelta:
-    """``'P3D'``, ``'PT4H'``, ``'P1W'``, ``'PT1.5S'`` -> timedelta (fixed units only: W, D, H, M, S)."""
-    found = _DURATION.fullmatch(text.strip().upper()) if isinstance(text, str) else None
-    if found is None or not any(found.groups()) or text.strip().upper().endswith("T"):
-        raise ValueError(f"{text!r} is not an ISO 8601 duration such as P3D or PT4H (months and years vary)")
-    units = ("weeks", "days", "hours", "minutes", "seconds")
-    return timedelta(**{unit: float(v) for unit, v in zip(units, found.groups(), strict=True) if v})
+def duration(text: str, start: str | date | None = None) -> timedelta:
+    """``'P3D'``, ``'PT4H'``, ``'P1M'`` -> timedelta, read like a BPMN timer: months and years are calendar months
+    counted from ``start`` (a date, a datetime or an ISO string; default ``now()``)."""
+    return parse_duration(text, _now() if start is None else parse_date(start))
 
 
 HELPERS: dict[str, Any] = {
@@ -227,11 +227,14 @@ def _range(*args: int) -> range:
     raise _too_big(f"range() of more than {MAX_SEQUENCE} items")
 
 
+_safer_getattr: Callable[[Any, str], Any] = Guards.safer_getattr_raise  # RestrictedPython is untyped
+
+
 def _getattr(ob: Any, name: str) -> Any:
     clocky = isinstance(ob, date) or (isinstance(ob, type) and issubclass(ob, date))
     if clocky and name in ("now", "today", "utcnow"):
         raise SandboxError("forbidden", f"{name}() reads the wall clock; use the now() and today() helpers")
-    return Guards.safer_getattr_raise(ob, name)
+    return _safer_getattr(ob, name)
 
 
 _BUILTINS = {k: v for k, v in safe_builtins.items() if k not in ("__build_class__", "setattr", "delattr")}
@@ -481,4 +484,7 @@ class SandboxedScriptEngine(PythonScriptEngine):
             return cast(Exception, super().create_task_exec_exception(task, script, err))
         lines = textwrap.dedent(script or "").splitlines()
         text = lines[err.line - 1] if err.line and err.line <= len(lines) else ""
-        return WorkflowTaskException(str(err), task=task, exception=err, line_number=err.line, error_line=text)
+        failure: Exception = WorkflowTaskException(
+            str(err), task=task, exception=err, line_number=err.line, error_line=text
+        )
+        return failure

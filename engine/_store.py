@@ -1,4 +1,5 @@
-"""Database access: engine creation (SQLite WAL or PostgreSQL) and the unit of work every operation runs in."""
+"""Database access: engine creation (SQLite WAL or PostgreSQL), read sessions, and ``Store.unit()``, the bare unit
+of work (engine._unit explains why a ``Unit`` is the only kind of write transaction)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from engine._unit import Unit, open_unit
+
+if TYPE_CHECKING:
+    from engine._execution import Observers
 
 # SQLite settings a database URL can carry as query parameters, with their defaults, e.g.
 # sqlite:///var/jornada.db?synchronous=FULL&wal_autocheckpoint=1000. The defaults are a deliberate choice:
@@ -128,7 +135,6 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
         self._reads = sessionmaker(self._read_engine, expire_on_commit=False)
         database = self.engine.url.database
@@ -144,15 +150,15 @@ class Store:
         return contextlib.nullcontext() if self._writers is None else self._writers.hold()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit if the block returns, roll back everything if it raises."""
-        with self.writing():
-            session = self._sessions()
-            try:
-                with session.begin():
-                    yield session
-            finally:
-                session.close()
+    def unit(self, now: datetime | None = None, observers: Observers | None = None) -> Iterator[Unit]:
+        """One write transaction, at ``now`` (default: the wall clock): commit if the block returns, roll back
+        everything if it raises. An engine operation opens one with ``Runtime.unit()`` instead."""
+        with (
+            self.writing(),
+            self.engine.connect() as conn,
+            open_unit(conn, now or datetime.now(UTC), observers) as unit,
+        ):
+            yield unit
 
     def reading(self) -> Connection:
         """A Core connection for read-only queries, without an ORM session (use as a context manager)."""
@@ -168,8 +174,8 @@ class Store:
         from engine.models import Base
 
         Base.metadata.create_all(self.engine)
-        with self.transaction() as session:
-            ensure_head(session)
+        with self.unit() as unit:
+            ensure_head(unit.session)
 
     def migrate(self) -> None:
         """Bring the database to the newest Alembic revision."""

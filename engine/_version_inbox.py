@@ -12,7 +12,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from engine import _open_groups as open_groups
 from engine._dialects import PRIORITY
-from engine._execution import ACTIVE, OPEN_STATES, Execution, ready_human_tasks, sla_moments, task_roles
+from engine._enums import OPEN_TASK_STATES
+from engine._execution import ACTIVE, Execution, ready_human_tasks, sla_moments, task_roles
 from engine.models import HumanTask, HumanTaskGroup, core
 
 
@@ -43,7 +44,7 @@ def follow_open_tasks(
     ready = ready_human_tasks(ex.workflow.get_tasks(state=ACTIVE))
     table = core(HumanTask)
     rows = conn.execute(
-        select(table).where(table.c.instance_id == ex.instance.id, table.c.state.in_(OPEN_STATES))
+        select(table).where(table.c.instance_id == ex.instance.id, table.c.state.in_(OPEN_TASK_STATES))
     ).all()
     changed = []
     for row in rows:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from engine import _deploy as deploying
 from engine import _specs as specs
+from engine._enums import OPEN_STATUSES, AuditAction, InstanceStatus
 from engine._errors import ConflictError, EngineError, NotFound
 from engine._execution import ACTIVE
 from engine._version_inbox import follow_open_tasks
@@ -45,7 +46,7 @@ from engine.models import ProcessDefinition, ProcessInstance, core
 if TYPE_CHECKING:
     from engine._runtime import Runtime
 
-MOVABLE_STATUSES = ("running", "waiting", "incident")
+MOVABLE_STATUSES: tuple[InstanceStatus, ...] = OPEN_STATUSES  # every instance still under way, an incident too
 PREVIEW_LIMIT = 500  # instances a preview loads and judges; ``total`` tells how many are on the version
 CALLED = f"{specs.BPMN_NS}callActivity"
 PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
@@ -365,7 +366,7 @@ class Versions:
         instance.definition_id, instance.called_definitions = target.id, json.dumps(called)
         tasks = follow_open_tasks(u.conn, ex, old_specs, self.rt.default_group)
         ex.record(
-            "instance_migrated",
+            AuditAction.INSTANCE_MIGRATED,
             {
                 "before": before,
                 "after": {"version": target.version, "definition": target.id, "called": called},

@@ -123,8 +123,8 @@ class ProcessInstance(Base):
     started_by: Mapped[str] = mapped_column(String(100))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __mapper_args__ = {"version_id_col": version}
+    # ``version`` is the optimistic lock: engine._execution.InstanceRecord, the one writer of instance rows, checks
+    # and bumps it (the ORM reads these rows, it never writes them)
 
 
 OPEN_TASK_SQL = "state IN ('ready', 'claimed')"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine._handlers import HandlerRegistry
+from engine import HandlerRegistry
 from processes import (
     accounts,
     active,

@@ -12,9 +12,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from engine import _audit as audit
-from engine._errors import NotFound, StartRefused
-from engine._handlers import StartRequest
+from engine import (
+    OPEN_STATUSES,
+    AuditAction,
+    NotFound,
+    StartRefused,
+    StartRequest,
+    append_audit,
+)
 from engine.models import ProcessInstance
 from processes.customers import (
     Contact,
@@ -29,7 +34,6 @@ from processes.customers import (
 from processes.surveys import SurveyAnswer, SurveyLink
 
 JOURNEY = "customer_journey"
-OPEN_INSTANCE = ("running", "waiting", "incident")
 
 
 class CustomerNotFound(NotFound):
@@ -63,7 +67,7 @@ def contact_record(contact: Contact) -> dict[str, Any]:
 
 
 def _audit(session: Session, now: datetime, actor: str, action: str, customer_id: str, **payload: Any) -> None:
-    audit.append(session, at=now, actor=actor, action=action, customer_id=customer_id, payload=payload)
+    append_audit(session, at=now, actor=actor, action=action, customer_id=customer_id, payload=payload)
 
 
 def _writable(customer: Customer) -> None:
@@ -80,7 +84,7 @@ def create(session: Session, raw: Mapping[str, Any], *, now: datetime, actor: st
         raise CustomerError({"id": f"customer {customer_id!r} exists already"})
     values = {name: value for name, value in values.items() if value is not None}
     customer = create_customer(session, customer_id, values.pop("name"), now=now, **values)
-    _audit(session, now, actor, "customer_created", customer.id, before=None, after=account(customer))
+    _audit(session, now, actor, AuditAction.CUSTOMER_CREATED, customer.id, before=None, after=account(customer))
     return customer
 
 
@@ -111,7 +115,7 @@ def update(session: Session, customer_id: str, raw: Mapping[str, Any], *, now: d
             session,
             now,
             actor,
-            "customer_updated",
+            AuditAction.CUSTOMER_UPDATED,
             customer.id,
             before={name: before[name] for name in changed},
             after={name: after[name] for name in changed},
@@ -128,7 +132,7 @@ def archive(session: Session, customer_id: str, *, now: datetime, actor: str, ar
     before = customer.archived_at.isoformat() if customer.archived_at else None
     customer.archived_at = now if archived else None
     customer.updated_at = now
-    action = "customer_archived" if archived else "customer_unarchived"
+    action = AuditAction.CUSTOMER_ARCHIVED if archived else AuditAction.CUSTOMER_UNARCHIVED
     after = now.isoformat() if archived else None
     _audit(session, now, actor, action, customer.id, before={"archived_at": before}, after={"archived_at": after})
     return customer
@@ -162,7 +166,7 @@ def add_contact(session: Session, customer_id: str, raw: Mapping[str, Any], *, n
     )
     session.add(contact)
     session.flush()
-    _audit(session, now, actor, "contact_added", customer.id, before=None, after=contact_record(contact))
+    _audit(session, now, actor, AuditAction.CONTACT_ADDED, customer.id, before=None, after=contact_record(contact))
     return contact
 
 
@@ -181,7 +185,7 @@ def edit_contact(
         before_changed = {name: before[name] for name in changed}
         after_changed = {name: after[name] for name in changed}
         payload = {"contact_id": contact.id, "before": before_changed, "after": after_changed}
-        _audit(session, now, actor, "contact_updated", customer_id, **payload)
+        _audit(session, now, actor, AuditAction.CONTACT_UPDATED, customer_id, **payload)
     return contact
 
 
@@ -194,7 +198,7 @@ def remove_contact(session: Session, customer_id: str, contact_id: int, *, now: 
         session.execute(sql_update(table).where(table.contact_id == contact.id).values(contact_id=None))
     session.execute(delete(Contact).where(Contact.id == contact.id))
     session.expunge(contact)
-    _audit(session, now, actor, "contact_removed", customer_id, before=before, after=None)
+    _audit(session, now, actor, AuditAction.CONTACT_REMOVED, customer_id, before=before, after=None)
 
 
 # -- the start guard -------------------------------------------------------------------------------------------
@@ -217,7 +221,7 @@ def guard_start(request: StartRequest) -> None:
             .where(
                 ProcessInstance.process_id == JOURNEY,
                 ProcessInstance.customer_id == customer_id,
-                ProcessInstance.status.in_(OPEN_INSTANCE),
+                ProcessInstance.status.in_(OPEN_STATUSES),
             )
             .limit(1)
         ).scalar()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine._handlers import HandlerContext, HandlerError
+from engine import AuditAction, HandlerContext, HandlerError
 from processes.customers import get_customer, record_mrr
 
 
@@ -21,7 +21,7 @@ def record_mrr_change(ctx: HandlerContext) -> dict[str, Any]:
     old = customer.mrr
     movement = record_mrr(ctx.session, customer, ctx.now, new_mrr)
     ctx.audit(
-        "mrr_changed",
+        AuditAction.MRR_CHANGED,
         {"customer": customer.id, "kind": movement.kind, "before": {"mrr": old}, "after": {"mrr": new_mrr}},
     )
     return {"mrr_delta": new_mrr - old, "mrr_movement": movement.kind}

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine._runtime import Runtime
+from engine import OPEN_TASK_STATES, Runtime
 from engine.models import HumanTask
 from processes import accounts
-from processes.customer_query import OPEN_TASK, ListFilters, customers_page
+from processes.customer_query import ListFilters, customers_page
 from processes.customers import FIELDS, Customer, CustomerError, account
 
 # option -> account field
@@ -164,7 +164,7 @@ def _show(rt: Runtime, customer_id: str) -> int:
         for contact in accounts.contacts(session, customer_id):
             print(f"  {contact.id:>4} {contact.name} <{contact.email}> {contact.role or '-'} [{contact.language}]")
         open_tasks = session.execute(
-            select(func.count()).where(HumanTask.customer_id == customer_id, HumanTask.state.in_(OPEN_TASK))
+            select(func.count()).where(HumanTask.customer_id == customer_id, HumanTask.state.in_(OPEN_TASK_STATES))
         ).scalar_one()
         print(f"open tasks: {open_tasks}")
     return 0

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
+from engine import OPEN_STATUSES, OPEN_TASK_STATES, AuditAction
 from engine.models import AuditEvent, HumanTask, ProcessInstance
-from processes.accounts import JOURNEY, OPEN_INSTANCE, contacts
-from processes.customer_query import OPEN_TASK, previous_scores, trend
+from processes.accounts import JOURNEY, contacts
+from processes.customer_query import previous_scores, trend
 from processes.customers import Contact, Customer, MrrMovement
 from processes.events import ProductEvent
 from processes.health import HealthSnapshot
@@ -175,7 +176,7 @@ def _timeline(session: Session, customer_id: str) -> list[Moment]:
         Moment(a.at, "audit", a.action, a.actor, _json(a.payload), a.instance_id)
         for a in session.execute(
             select(AuditEvent)
-            .where(AuditEvent.customer_id == customer_id, AuditEvent.action != "task_completed")
+            .where(AuditEvent.customer_id == customer_id, AuditEvent.action != AuditAction.TASK_COMPLETED)
             .order_by(AuditEvent.seq.desc())
             .limit(TIMELINE)
         ).scalars()
@@ -227,7 +228,7 @@ def profile(session: Session, customer_id: str, now: datetime) -> Profile | None
     found.open_tasks = list(
         session.execute(
             select(HumanTask)
-            .where(HumanTask.customer_id == customer_id, HumanTask.state.in_(OPEN_TASK))
+            .where(HumanTask.customer_id == customer_id, HumanTask.state.in_(OPEN_TASK_STATES))
             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
         ).scalars()
     )
@@ -254,7 +255,7 @@ def profile(session: Session, customer_id: str, now: datetime) -> Profile | None
         select(ProcessInstance)
         .options(defer(ProcessInstance.state_json))
         .where(ProcessInstance.customer_id == customer_id, ProcessInstance.process_id == JOURNEY)
-        .order_by(ProcessInstance.status.in_(OPEN_INSTANCE).desc(), ProcessInstance.started_at.desc())
+        .order_by(ProcessInstance.status.in_(OPEN_STATUSES).desc(), ProcessInstance.started_at.desc())
         .limit(1)
     ).scalar_one_or_none()
     found.timeline = _timeline(session, customer_id)

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine import OPEN_TASK_STATES
 from engine.models import HumanTask
 from processes.customers import Customer
 from processes.health import HealthSnapshot
 
-OPEN_TASK = ("ready", "claimed")
 SORTS = ("health", "name", "segment", "owner", "stage", "mrr", "renewal", "open", "overdue", "stuck")
 TREND_DAYS = 30
 TREND_STEP = 2.0  # a score move smaller than this reads as flat
@@ -100,7 +100,7 @@ def _task_counts(now: datetime) -> Any:
             func.sum(case((HumanTask.due_at < now, 1), else_=0)).label("overdue"),
             func.sum(case((HumanTask.stuck_at < now, 1), else_=0)).label("stuck"),
         )
-        .where(HumanTask.state.in_(OPEN_TASK), HumanTask.customer_id.is_not(None))
+        .where(HumanTask.state.in_(OPEN_TASK_STATES), HumanTask.customer_id.is_not(None))
         .group_by(HumanTask.customer_id)
         .subquery()
     )
@@ -188,7 +188,7 @@ def _fill(session: Session, rows: Sequence[Row], now: datetime) -> None:
             func.sum(case((HumanTask.due_at < now, 1), else_=0)),
             func.sum(case((HumanTask.stuck_at < now, 1), else_=0)),
         )
-        .where(HumanTask.customer_id.in_(ids), HumanTask.state.in_(OPEN_TASK))
+        .where(HumanTask.customer_id.in_(ids), HumanTask.state.in_(OPEN_TASK_STATES))
         .group_by(HumanTask.customer_id)
     ).all()
     for customer_id, open_count, overdue, stuck in counts:

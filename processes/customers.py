@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Date, Float, ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine._handlers import HandlerError
+from engine import HandlerError
 from engine.models import Base, UTCDateTime
 
 STAGES = ("prospect", "onboarding", "active", "offboarding", "churned")
@@ -252,10 +252,10 @@ def _blank(value: Any) -> bool:
 def _text(value: Any, limit: int) -> str:
     if not isinstance(value, str):
         raise ValueError("must be text")
-    value = value.strip()
-    if len(value) > limit:
+    text = value.strip()
+    if len(text) > limit:
         raise ValueError(f"must be at most {limit} characters")
-    return value
+    return text
 
 
 def _pattern(pattern: re.Pattern[str], message: str, limit: int) -> Any:

@@ -19,9 +19,18 @@ from typing import Any
 from sqlalchemy import func, select
 from tqdm import tqdm
 
-from engine import FrozenClock, MessageNotDelivered, Runtime
-from engine._forms import Field
-from engine._scheduler import run_once
+from engine import (
+    FINAL_STATUSES,
+    OPEN_TASK_STATES,
+    Field,
+    FrozenClock,
+    InstanceStatus,
+    MessageNotDelivered,
+    Runtime,
+    print_kpi_table,
+    run_once,
+    step_stats,
+)
 from engine.models import Alert, HumanTask, ProcessInstance
 from processes import demo_book, health, ingest, playbooks, purge, surveys
 from processes.customers import Contact, Customer, Invoice, create_customer
@@ -96,7 +105,7 @@ class Simulation:
         """Staff claim and complete about ``share`` of the open tasks; the minutes spent working move the clock,
         at most ``budget_minutes`` in all (they work side by side), so a step never outruns its slot."""
         with self.runtime.store.session() as s:
-            rows = s.execute(select(HumanTask).where(HumanTask.state.in_(("ready", "claimed")))).scalars().all()
+            rows = s.execute(select(HumanTask).where(HumanTask.state.in_(OPEN_TASK_STATES))).scalars().all()
         done = 0
         for row in rows:
             if self.rng.random() > share:
@@ -120,7 +129,8 @@ class Simulation:
         with self.runtime.store.session() as s:
             held = s.execute(
                 select(ProcessInstance.id, ProcessInstance.customer_id).where(
-                    ProcessInstance.status == "incident", ProcessInstance.incident.contains(purge.HELD_BACK)
+                    ProcessInstance.status == InstanceStatus.INCIDENT,
+                    ProcessInstance.incident.contains(purge.HELD_BACK),
                 )
             ).all()
         for instance_id, customer_id in held:
@@ -129,7 +139,7 @@ class Simulation:
                     select(ProcessInstance.id).where(
                         ProcessInstance.customer_id == customer_id,
                         ProcessInstance.id != instance_id,
-                        ProcessInstance.status.not_in(purge.FINAL),
+                        ProcessInstance.status.not_in(FINAL_STATUSES),
                     )
                 ).scalars()
                 still_open = list(others)
@@ -341,11 +351,8 @@ def run_demo(runtime: Runtime, args: argparse.Namespace) -> int:
         health.recompute_many(u.session, every, u.now, sim_runtime.config, "demo", "demo")
     playbooks.start_pending(sim_runtime)
     with sim_runtime.store.session() as s:
-        from engine import _kpi as kpi
-        from engine._cli import print_kpi_table
-
         print()
-        print_kpi_table(kpi.step_stats(s))
+        print_kpi_table(step_stats(s))
         levels = Counter(s.execute(select(Alert.level)).scalars().all())
         statuses = Counter(s.execute(select(ProcessInstance.status)).scalars().all())
         stages = Counter(s.execute(select(Customer.stage)).scalars().all())

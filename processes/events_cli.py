@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from engine._runtime import Runtime
+from engine import Runtime
 from processes import playbooks
 from processes.ingest import Incoming, ingest, known_customers
 from processes.playbook_rules import EVENT_NAME

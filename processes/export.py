@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine._handlers import HandlerContext
+from engine import AuditAction, HandlerContext
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.customers import AccessGrant, Contact, Invoice, MrrMovement, get_customer
 from processes.events import PlaybookRun, ProductEvent
@@ -145,5 +145,5 @@ def build_archive(ctx: HandlerContext) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{ctx.customer_id}-{ctx.now:%Y%m%dT%H%M%S}-{digest[:8]}.zip"
     path.write_bytes(data)
-    ctx.audit("export_built", {"customer": ctx.customer_id, "path": str(path), "sha256": digest, **counts})
+    ctx.audit(AuditAction.EXPORT_BUILT, {"customer": ctx.customer_id, "path": str(path), "sha256": digest, **counts})
     return {"export_path": str(path), "export_sha256": digest}

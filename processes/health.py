@@ -39,10 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import _audit as audit
-from engine._config import ConfigError, load_config
-from engine._dml import Prepared
-from engine._handlers import HandlerRegistry, Happened
+from engine import AuditAction, ConfigError, HandlerRegistry, Happened, Prepared, append_audit, load_config
 from engine.models import OPEN_TASK_SQL, Base, HumanTask, UTCDateTime, core
 from processes.customers import BANDS as BANDS  # healthy | watch | at_risk, re-exported for the pages
 from processes.customers import Customer, Invoice
@@ -50,7 +47,7 @@ from processes.health_components import Raw, measure
 from processes.playbooks import request_playbook, start_pending
 
 if TYPE_CHECKING:
-    from engine._runtime import Runtime
+    from engine import Runtime
 
 # in the order pages show them; config.toml [health] has weight_<key> for each
 COMPONENT_KEYS = ("usage", "support", "sentiment", "payment", "stuck_steps", "mrr_trend")
@@ -203,7 +200,9 @@ def recompute_many(
         before = {"score": gone.health_score, "band": gone.health_band}
         gone.health_score, gone.health_band, gone.health_updated_at = None, None, now
         payload = {"before": before, "after": {"score": None, "band": None}, "reason": "customer churned"}
-        audit.append(session, at=now, actor=actor, action="health_changed", customer_id=gone.id, payload=payload)
+        append_audit(
+            session, at=now, actor=actor, action=AuditAction.HEALTH_CHANGED, customer_id=gone.id, payload=payload
+        )
     healths = compute_many(session, [c.id for c in customers], now, config)
     snapshots = []
     for customer in customers:
@@ -226,7 +225,9 @@ def recompute_many(
         customer.health_score, customer.health_band = health.score, health.band
         values = {key: c.value for key, c in health.components.items()}
         payload = {"before": before, "after": after, "reason": reason, "components": values}
-        audit.append(session, at=now, actor=actor, action="health_changed", customer_id=customer.id, payload=payload)
+        append_audit(
+            session, at=now, actor=actor, action=AuditAction.HEALTH_CHANGED, customer_id=customer.id, payload=payload
+        )
         entered_risk = health.band == "at_risk" and before["band"] != "at_risk"
         if health.band == before["band"] or (before["band"] is None and not entered_risk):
             continue
@@ -250,8 +251,13 @@ def recompute_many(
             "playbook": s.at_risk_playbook if entered_risk else None,
             "playbook_run": run.id if run is not None else None,
         }
-        audit.append(
-            session, at=now, actor=actor, action="health_threshold_crossed", customer_id=customer.id, payload=payload
+        append_audit(
+            session,
+            at=now,
+            actor=actor,
+            action=AuditAction.HEALTH_THRESHOLD_CROSSED,
+            customer_id=customer.id,
+            payload=payload,
         )
     session.flush()
     return snapshots
@@ -388,6 +394,6 @@ def scheduler_job(runtime: Runtime) -> str:
 
 def register(registry: HandlerRegistry) -> None:
     """Listeners and the periodic job; registered after the modules whose rows the score reads (tickets)."""
-    registry.listen("task_completed", on_task_completed)
-    registry.listen("instance_started", on_ticket_opened)
+    registry.listen(AuditAction.TASK_COMPLETED, on_task_completed)
+    registry.listen(AuditAction.INSTANCE_STARTED, on_ticket_opened)
     registry.every(None, "health", scheduler_job)

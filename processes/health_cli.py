@@ -8,7 +8,7 @@ import sys
 
 from sqlalchemy import select
 
-from engine._runtime import Runtime
+from engine import Runtime
 from processes import health
 from processes.customers import Customer
 from processes.playbooks import start_pending

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine import OPEN_TASK_STATES
 from engine.models import HumanTask
 from processes.customers import Invoice, MrrMovement
 from processes.rollups import CustomerDay
@@ -18,7 +19,6 @@ from processes.surveys import SurveyAnswer
 from processes.tickets import SupportTicket
 
 SUPPORT_DAYS, SENTIMENT_DAYS, MRR_DAYS = 90, 180, 90
-OPEN_TASK = ("ready", "claimed")
 
 Raw = dict[str, tuple[float, str] | str]  # key -> (value, detail), or the detail of a component left out
 
@@ -133,7 +133,7 @@ def _stuck(session: Session, ids: Sequence[str], now: datetime, raw: dict[str, R
     found = dict(
         session.execute(
             select(HumanTask.customer_id, func.count())
-            .where(HumanTask.customer_id.in_(ids), HumanTask.state.in_(OPEN_TASK), HumanTask.stuck_at <= now)
+            .where(HumanTask.customer_id.in_(ids), HumanTask.state.in_(OPEN_TASK_STATES), HumanTask.stuck_at <= now)
             .group_by(HumanTask.customer_id)
         ).all()
     )

@@ -21,8 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from engine import _audit as audit
-from engine._dml import Prepared
+from engine import AuditAction, InstanceStatus, Prepared, append_audit
 from engine.models import ProcessInstance, core
 from processes import health, playbooks
 from processes.customers import Customer
@@ -30,8 +29,7 @@ from processes.events import PlaybookRun, ProductEvent
 from processes.rollups import CsDaily, CustomerDay
 
 if TYPE_CHECKING:
-    from engine._execution import Unit
-    from engine._runtime import Runtime
+    from engine import Runtime, Unit
 
 
 @dataclass(frozen=True)
@@ -144,7 +142,7 @@ def _waiting(session: Session, customer_ids: Collection[str]) -> dict[str, list[
         )
     ).all()
     for customer_id, status, waiting in rows:
-        if status in ("running", "waiting"):
+        if status in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
             found.setdefault(str(customer_id), []).append(waiting)
     return found
 
@@ -179,11 +177,11 @@ def ingest(
     INSERT_EVENTS.run_many(u.conn, rows)  # on SQLite, straight on its cursor (engine._dml)
     count_batch(session, events, customers)
     whose = sorted({e.customer_id for e in events})
-    audit.append(
+    append_audit(
         session,
         at=u.now,
         actor=actor,
-        action="events_received",
+        action=AuditAction.EVENTS_RECEIVED,
         customer_id=whose[0] if len(whose) == 1 else None,
         payload={
             "count": len(events),

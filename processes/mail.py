@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine._handlers import HandlerContext, HandlerError
+from engine import HandlerContext, HandlerError
 from processes.customers import Contact, get_customer
 
 TEMPLATES = Path(__file__).parent / "templates" / "mail"

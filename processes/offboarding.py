@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine._handlers import HandlerContext, HandlerError
-from engine._outbox import queue_mail
+from engine import AuditAction, HandlerContext, HandlerError, queue_mail
 from engine.models import AuditEvent
 from processes.customers import AccessGrant, Invoice, get_customer
 from processes.purge import purge as purge
@@ -58,7 +57,7 @@ def revoke_access(ctx: HandlerContext) -> dict[str, Any]:
             grant.revoked_at, grant.revoked_by = ctx.now, ctx.actor
             revoked.append(grant.item)
             ctx.audit(
-                "access_revoked",
+                AuditAction.ACCESS_REVOKED,
                 {"customer": customer.id, "item": grant.item, "before": {"revoked": False}, "after": {"revoked": True}},
             )
     ctx.session.flush()
@@ -90,7 +89,7 @@ def deliver_certificate(ctx: HandlerContext) -> dict[str, Any]:
         queue_mail(ctx.session, ctx.now, customer.email, subject, body, forget_recipient=True)
         sent_to = 1
     customer.email = None
-    ctx.audit("customer_contact_forgotten", {"customer": customer.id, "certificate_mailed": bool(sent_to)})
+    ctx.audit(AuditAction.CUSTOMER_CONTACT_FORGOTTEN, {"customer": customer.id, "certificate_mailed": bool(sent_to)})
     return {"certificate_mailed": bool(sent_to)}
 
 
@@ -109,7 +108,7 @@ def deletion_certificate(ctx: HandlerContext) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{customer.id}-{certificate_id}.txt").write_text(body, encoding="utf-8")
     ctx.audit(
-        "deletion_certificate_issued",
+        AuditAction.DELETION_CERTIFICATE_ISSUED,
         {"customer": customer.id, "certificate_id": certificate_id, "audit_head_seq": head.seq},
     )
     return {"certificate_id": certificate_id}

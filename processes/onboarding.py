@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine._handlers import HandlerContext
+from engine import AuditAction, HandlerContext
 from processes.customers import get_customer, record_mrr, set_field
 
 
@@ -23,5 +23,5 @@ def update_customer(ctx: HandlerContext) -> dict[str, Any]:
         movement = record_mrr(ctx.session, customer, ctx.now, mrr_after)
         before["mrr"], after["mrr"] = mrr_before, mrr_after
         after["mrr_movement"] = movement.kind
-    ctx.audit("customer_updated", {"customer": customer.id, "before": before, "after": after})
+    ctx.audit(AuditAction.CUSTOMER_UPDATED, {"customer": customer.id, "before": before, "after": after})
     return {f"customer_{field}": value for field, value in after.items() if field != "mrr_movement"}

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine._config import ConfigError
+from engine import ConfigError
 
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 PROCESS_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,199}$")

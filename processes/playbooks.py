@@ -17,13 +17,12 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import _audit as audit
-from engine._errors import EngineError
+from engine import OPEN_STATUSES, AuditAction, EngineError, append_audit
 from engine.models import AuditEvent, ProcessInstance
 from processes.customers import Customer
 from processes.events import PlaybookRun
@@ -31,14 +30,16 @@ from processes.playbook_rules import Rule, rules
 from processes.rollups import CustomerDay
 
 if TYPE_CHECKING:
-    from engine._runtime import Runtime
+    from engine import Runtime
 
 ACTOR = "playbooks"
-OPEN = ("running", "waiting", "incident")
 FAILED = "failed"
 CLAIM = "claim:"
 MESSAGE_RULE = "message:"  # the rule name of a run started by a BPMN message start event
 ENDED_STAGES = ("prospect", "offboarding", "churned")  # no renewal playbook for these
+
+Blocked = dict[tuple[str | None, str], datetime | Literal["open"]]
+"""Per (customer, process): "open" while an instance or an unstarted run is open, else the latest run's start."""
 
 
 class EventLike(Protocol):
@@ -68,18 +69,18 @@ def _cooldown(rule: Rule | None, config: Mapping[str, Any]) -> int:
     return int(config["playbooks"]["cooldown_days"])
 
 
-def _blocked(session: Session, pairs: set[tuple[str, str]], now: datetime, longest: int) -> dict[tuple, Any]:
+def _blocked(session: Session, pairs: set[tuple[str, str]], now: datetime, longest: int) -> Blocked:
     """For the (customer, process) pairs: the open instances (value "open") and the latest run's start (a
     datetime; pending and claimed runs count as started now), in two queries whatever the number of pairs."""
     if not pairs:
         return {}
     customers = {c for c, _ in pairs}
     processes = {p for _, p in pairs}
-    found: dict[tuple, Any] = {}
+    found: Blocked = {}
     open_rows = session.execute(
         select(ProcessInstance.customer_id, ProcessInstance.process_id)
         .where(ProcessInstance.customer_id.in_(customers), ProcessInstance.process_id.in_(processes))
-        .where(ProcessInstance.status.in_(OPEN))
+        .where(ProcessInstance.status.in_(OPEN_STATUSES))
         .distinct()
     ).all()
     for customer_id, process_id in open_rows:
@@ -92,22 +93,21 @@ def _blocked(session: Session, pairs: set[tuple[str, str]], now: datetime, longe
     ).all()
     for customer_id, process_id, instance_id, started_at in runs:
         key = (customer_id, process_id)
-        if found.get(key) == "open":
+        last = found.get(key)
+        if last == "open":
             continue
         if instance_id is None or instance_id.startswith(CLAIM):
             found[key] = "open"
-        elif key not in found or started_at > found[key]:
+        elif not isinstance(last, datetime) or started_at > last:
             found[key] = started_at
     return found
 
 
-def _allowed(blocked: Mapping[tuple, Any], request: _Request, now: datetime) -> bool:
+def _allowed(blocked: Blocked, request: _Request, now: datetime) -> bool:
     state = blocked.get((request.customer_id, request.process_id))
-    if state is None:
-        return True
-    if state == "open":
-        return False
-    return bool(state <= now - timedelta(days=request.cooldown_days))
+    if isinstance(state, datetime):  # the latest run's start: allowed again once the cooldown has passed
+        return state <= now - timedelta(days=request.cooldown_days)
+    return state is None  # "open": an open instance or a run not started yet blocks a second one
 
 
 def _record(session: Session, request: _Request, now: datetime) -> PlaybookRun:
@@ -122,11 +122,11 @@ def _record(session: Session, request: _Request, now: datetime) -> PlaybookRun:
     session.add(run)
     session.flush()
     payload = {"run_id": run.id, "rule": request.rule, "trigger": request.trigger, "data": dict(request.data)}
-    audit.append(
+    append_audit(
         session,
         at=now,
         actor=ACTOR,
-        action="playbook_requested",
+        action=AuditAction.PLAYBOOK_REQUESTED,
         customer_id=request.customer_id,
         process_id=request.process_id,
         payload=payload,
@@ -140,7 +140,7 @@ def _request_all(session: Session, requests: Sequence[_Request], now: datetime) 
     if not requests:
         return []
     pairs = {(r.customer_id, r.process_id) for r in requests}
-    blocked = dict(_blocked(session, pairs, now, max(r.cooldown_days for r in requests)))
+    blocked = _blocked(session, pairs, now, max(r.cooldown_days for r in requests))
     made = []
     for request in requests:
         if _allowed(blocked, request, now):
@@ -276,7 +276,7 @@ def _requested_data(session: Session, run: PlaybookRun) -> dict[str, Any]:
     """The data recorded with the run's request (empty if its audit payload was redacted)."""
     payloads = session.execute(
         select(AuditEvent.payload)
-        .where(AuditEvent.action == "playbook_requested", AuditEvent.customer_id == run.customer_id)
+        .where(AuditEvent.action == AuditAction.PLAYBOOK_REQUESTED, AuditEvent.customer_id == run.customer_id)
         .where(AuditEvent.process_id == run.process_id)
         .order_by(AuditEvent.seq.desc())
         .limit(20)
@@ -344,11 +344,11 @@ def start_pending(runtime: Runtime, *, run_ids: Collection[int] | None = None, l
                     .values(instance_id=FAILED)
                     .execution_options(synchronize_session=False)
                 )
-                audit.append(
+                append_audit(
                     u.session,
                     at=u.now,
                     actor=ACTOR,
-                    action="playbook_failed",
+                    action=AuditAction.PLAYBOOK_FAILED,
                     customer_id=run.customer_id,
                     process_id=run.process_id,
                     payload={"run_id": run_id, "rule": run.rule, "reason": str(exc)},

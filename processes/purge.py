@@ -2,8 +2,9 @@
 
 A purge covers, in one transaction:
 
-- the task data of every instance of the customer (the serialized workflows, message payloads included) and the
-  purging instance's own data down to ids and the agreement;
+- the task data of every instance of the customer (message payloads included), erased by the engine
+  (``ctx.scrub_finished_instances``, ``ctx.scrub_instance_data``: the structure stays), and the purging instance's
+  own data down to ids and the agreement;
 - the audit payloads of the customer and of its instances (tombstones through ``engine._audit.redact``: the chain
   still verifies);
 - the outbox: every mail to, or mentioning, the customer's or its contacts' names and addresses;
@@ -47,9 +48,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from engine import _audit as audit
-from engine._handlers import HandlerContext, HandlerError
-from engine._outbox import MAX_ATTEMPTS
+from engine import FINAL_STATUSES, AuditAction, HandlerContext, HandlerError, redact_audit_events
+from engine import MAIL_MAX_ATTEMPTS as MAX_ATTEMPTS
 from engine.models import AuditEvent, Outbox, ProcessInstance
 from processes.customers import AccessGrant, Contact, Customer, get_customer
 from processes.events import PlaybookRun, ProductEvent
@@ -61,7 +61,6 @@ from processes.tickets import SupportTicket
 
 CONFIDENTIAL, ALL_RECORDS = "confidential", "all_records"
 SCOPES = (CONFIDENTIAL, ALL_RECORDS)
-FINAL = ("completed", "cancelled")
 PURGED = "[purged]"
 # What survives a purge in the purging instance's own data: ids and the agreement, nothing personal.
 KEPT_AFTER_PURGE = ("customer_id", "business_key", "agreement_reference", "retention_days", "purged_at")
@@ -110,7 +109,7 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
         session.execute(select(ProcessInstance).where(ProcessInstance.customer_id == customer.id)).scalars()
     )
     others = [i for i in instances if i.id != ctx.instance_id]
-    still_open = sorted(f"{i.process_id} {i.id} ({i.status})" for i in others if i.status not in FINAL)
+    still_open = sorted(f"{i.process_id} {i.id} ({i.status})" for i in others if i.status not in FINAL_STATUSES)
     if still_open:
         raise HandlerError(
             f"customer {customer.id} {HELD_BACK}: {', '.join(still_open)}; finish or cancel them, then retry the purge"
@@ -129,11 +128,12 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
     values = personal_values(session, customer, [i.state_json for i in instances], [e.payload for e in events])
     archives = export_archives(ctx, customer.id, events)
 
-    for instance in others:
-        instance.state_json = redact_state(instance.state_json)
-        instance.incident = None
     reference = str(ctx.data.get("agreement_reference") or "deletion agreement")
-    seqs = audit.redact(session, events, at=ctx.now, actor=ctx.actor, reason=f"customer data purged: {reference}")
+    seqs = redact_audit_events(
+        session, events, at=ctx.now, actor=ctx.actor, reason=f"customer data purged: {reference}"
+    )
+    # after the redaction: the scrubs' own audit events name no one, and are not tombstoned with the customer's
+    ctx.scrub_finished_instances([i.id for i in others], ())
     mails = redact_outbox(session, values)
     comments = redact_task_comments(session, instance_ids)
     records = purge_cs_records(session, customer.id, scope)
@@ -141,7 +141,7 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
     ctx.scrub_instance_data(KEPT_AFTER_PURGE)
     for archive in archives:
         archive.unlink(missing_ok=True)
-        ctx.audit("export_deleted", {"customer": customer.id, "file": archive.name})
+        ctx.audit(AuditAction.EXPORT_DELETED, {"customer": customer.id, "file": archive.name})
     summary = {
         "purge_scope": scope,
         "purged_instances": len(others),
@@ -151,7 +151,7 @@ def purge(ctx: HandlerContext) -> dict[str, Any]:
         "deleted_exports": len(archives),
         **records,
     }
-    ctx.audit("customer_purged", {"customer": customer.id, **summary})
+    ctx.audit(AuditAction.CUSTOMER_PURGED, {"customer": customer.id, **summary})
     shown = ("purged_instances", "redacted_audit_events", "deleted_exports", "deleted_contacts")
     return {
         "purged_at": ctx.now.isoformat(),
@@ -176,24 +176,6 @@ def personal_values(
         found.add_text(text)
     found.names.discard("")
     return found
-
-
-def redact_state(state_json: str) -> str:
-    """Drop every task's data (and the message payloads and timer values kept beside it) from a finished
-    instance's serialized workflow, keeping its structure: states, ids, the path it took."""
-    state = json.loads(state_json)
-
-    def scrub(workflow: dict[str, Any]) -> None:
-        workflow["data"] = {}
-        for task in workflow.get("tasks", {}).values():
-            task["data"] = {}
-            task["delta"] = {"updates": {}, "deletions": []}
-            task["internal_data"] = {}
-
-    scrub(state)
-    for sub in state.get("subprocesses", {}).values():
-        scrub(sub)
-    return json.dumps(state)
 
 
 def _changed(session: Session, statement: Executable) -> int:
@@ -273,7 +255,7 @@ def purge_cs_records(session: Session, customer_id: str, scope: str = CONFIDENTI
         counts["redacted_events"] = 0
         counts["deleted_tickets"] = _changed(session, delete(SupportTicket).where(SupportTicket.customer_id == mine))
         for model in (HealthSnapshot, HealthPending, PlaybookRun, CustomerDay):
-            _changed(session, delete(model).where(model.customer_id == mine))  # type: ignore[attr-defined]
+            _changed(session, delete(model).where(model.customer_id == mine))
     return counts
 
 
@@ -284,7 +266,7 @@ def export_archives(ctx: HandlerContext, customer_id: str, events: Iterable[Audi
     folder = exports_folder(ctx.config).resolve()
     found: set[Path] = set()
     for event in events:
-        if event.action == "export_built":
+        if event.action == AuditAction.EXPORT_BUILT:
             path = Path(json.loads(event.payload).get("path", "")).resolve()
             if path.parent == folder and path.is_file():
                 found.add(path)

@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine._errors import StartRefused
-from engine._handlers import HandlerContext, HandlerError, HandlerRegistry, Happened, StartRequest
+from engine import AuditAction, HandlerContext, HandlerError, HandlerRegistry, Happened, StartRefused, StartRequest
 from processes import mail, surveys
 from processes.customers import Contact, Customer, get_customer
 
@@ -21,8 +20,8 @@ PROMOTER = (9, 10)
 
 def register(registry: HandlerRegistry) -> None:
     registry.register("survey.send", send_survey)
-    registry.listen("task_completed", store_form_answers)
-    registry.listen("message_received", store_message_answer)
+    registry.listen(AuditAction.TASK_COMPLETED, store_form_answers)
+    registry.listen(AuditAction.MESSAGE_RECEIVED, store_message_answer)
     registry.guard_start(referrals_need_a_promoter)
 
 

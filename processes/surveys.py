@@ -11,15 +11,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import _audit as audit
-from engine._keys import secret_key
+from engine import AuditAction, append_audit, secret_key
 from engine.models import Base, UTCDateTime
 from processes import rollups
 from processes.customers import LANGUAGES, Contact, Customer
 
 if TYPE_CHECKING:
-    from engine._execution import Unit
-    from engine._runtime import Runtime
+    from engine import Runtime, Unit
 
 KINDS = ("nps", "csat", "ces")
 
@@ -300,11 +298,11 @@ def answered(
             "element": answer.element_id,
             "link": answer.link_id,
         }
-        audit.append(
+        append_audit(
             session,
             at=now,
             actor=actor,
-            action="survey_answered",
+            action=AuditAction.SURVEY_ANSWERED,
             payload=payload,
             instance_id=answer.instance_id,
             customer_id=answer.customer_id,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine._handlers import HandlerRegistry, Happened
+from engine import AuditAction, HandlerRegistry, Happened
 from engine.models import Base, UTCDateTime
 from processes.customers import Customer
 
@@ -115,6 +115,6 @@ def ticket_closed(happened: Happened) -> None:
 
 
 def register(registry: HandlerRegistry) -> None:
-    registry.listen("instance_started", ticket_opened)
-    registry.listen("task_completed", ticket_step_done)
-    registry.listen("instance_completed", ticket_closed)
+    registry.listen(AuditAction.INSTANCE_STARTED, ticket_opened)
+    registry.listen(AuditAction.TASK_COMPLETED, ticket_step_done)
+    registry.listen(AuditAction.INSTANCE_COMPLETED, ticket_closed)

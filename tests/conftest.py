@@ -3,6 +3,7 @@ a frozen clock, one sandbox worker for the whole session, and a runtime wired wi
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,14 +16,9 @@ from engine import FrozenClock, Runtime, Store, load_config
 from engine._outbox import LogTransport
 from engine._sandbox import Sandbox
 from processes import build_registry
+from tests.helpers import PG_ADMIN_URL, backend
 
-ROOT = Path(__file__).resolve().parent.parent
-BPMN_DIR = ROOT / "bpmn"
-PG_ADMIN_URL = os.environ.get("JORNADA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def backend() -> str:
-    return os.environ.get("JORNADA_TEST_DB", "sqlite")
+pytest_plugins = ["tests.web.fixtures"]
 
 
 def _fresh_postgres() -> Iterator[str]:
@@ -37,6 +33,22 @@ def _fresh_postgres() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """Undo the logging set-up a test's CLI run or app made (engine._logs.configure, logging.basicConfig): the
+    handler they add writes to the stderr pytest captured for that test, which is closed once the test ends, so a
+    later test's log line would fail with "I/O operation on closed file". Loggers' levels are restored too."""
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    levels = {name: logging.getLogger(name).level for name in ["", *logging.Logger.manager.loggerDict]}
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture
@@ -89,11 +101,18 @@ def mail() -> LogTransport:
 
 
 @pytest.fixture
-def runtime(store: Store, clock: FrozenClock, config: dict, sandbox: Sandbox, mail: LogTransport) -> Iterator[Runtime]:
-    rt = Runtime(store, build_registry(), clock=clock, config=config, transport=mail, sandbox=sandbox)
+def live_cache() -> bool:
+    """Whether the runtime keeps deserialized workflows between operations; the process tests override this with
+    False so that every step of a shipped process goes through the workflow's saved JSON."""
+    return True
+
+
+@pytest.fixture
+def runtime(
+    store: Store, clock: FrozenClock, config: dict, sandbox: Sandbox, mail: LogTransport, live_cache: bool
+) -> Iterator[Runtime]:
+    rt = Runtime(
+        store, build_registry(), clock=clock, config=config, transport=mail, sandbox=sandbox, live_cache=live_cache
+    )
     yield rt
     rt.close()
-
-
-def bpmn_files(*names: str) -> dict[str, bytes]:
-    return {f"{n}.bpmn": (BPMN_DIR / f"{n}.bpmn").read_bytes() for n in names}

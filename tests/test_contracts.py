@@ -9,7 +9,7 @@ from lxml import etree
 from engine import Runtime
 from processes import build_registry
 from processes.mail import template_names
-from tests.conftest import BPMN_DIR
+from tests.helpers import BPMN_DIR
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": "http://camunda.org/schema/1.0/bpmn"}
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"

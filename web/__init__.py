@@ -13,10 +13,16 @@ from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from engine._config import load_config
-from engine._errors import EngineError
-from engine._keys import secret_key
-from engine._runtime import Runtime
+from engine import (
+    OPEN_STATUSES,
+    OPEN_TASK_STATES,
+    EngineError,
+    InstanceStatus,
+    Runtime,
+    TaskState,
+    load_config,
+    secret_key,
+)
 from web.extensions import babel, csrf, login_manager
 from web.i18n import LANGUAGES, ROLE_LABELS, select_locale
 from web.params import BoundedInt
@@ -26,7 +32,7 @@ MAX_BODY_BYTES = 5 * 1024 * 1024  # a bigger request body is refused whole (413)
 
 
 def _build_runtime(config: dict[str, Any]) -> Runtime:
-    from engine._cli import build_runtime
+    from engine import build_runtime
 
     return build_runtime(config)
 
@@ -63,7 +69,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, runtime: Runtime | No
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import admin, api, audit, auth, designer, imports, inbox, instances, kpis, tasks
+    from web import api, audit, designer, imports, instances, kpis
+    from web.accounts import admin, auth
+    from web.inbox import views as inbox
+    from web.tasks import views as tasks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp, url_prefix="/inbox")
@@ -72,7 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(instances.bp, url_prefix="/instances")
     app.register_blueprint(audit.bp, url_prefix="/audit")
     app.register_blueprint(kpis.bp, url_prefix="/kpis")
-    from web import dashboard
+    from web.customers import dashboard
 
     app.register_blueprint(dashboard.bp, url_prefix="/cs")
     from web import customers
@@ -80,7 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(customers.bp, url_prefix="/customers")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(imports.bp, url_prefix="/imports")
-    from web import surveys
+    from web.customers import surveys
 
     app.register_blueprint(surveys.bp)  # the public survey page: /survey/<token>, no sign-in
     from web import migrations_page
@@ -91,8 +100,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
-    from web import cs_labels, payload_limits, permissions, users
+    from web import payload_limits, vocabulary
+    from web.accounts import permissions, users
     from web.context import problems_json, runtime, status_of
+    from web.customers import labels as cs_labels
 
     # flask-login calls one of these at most once per request and keeps the result.
     @login_manager.user_loader
@@ -108,6 +119,14 @@ def _register_hooks(app: Flask) -> None:
         band_labels=cs_labels.BAND_LABELS,
         permissions=permissions,
         view_functions=app.view_functions,
+        # the engine's vocabulary, so templates compare with members and show labels (web.vocabulary)
+        TaskState=TaskState,
+        InstanceStatus=InstanceStatus,
+        OPEN_TASK_STATES=OPEN_TASK_STATES,
+        OPEN_STATUSES=OPEN_STATUSES,
+        status_label=vocabulary.status_label,
+        task_state_label=vocabulary.task_state_label,
+        action_label=vocabulary.action_label,
     )
     from web.model_text import translate as model_text  # process, task, field and option names of the models
 

@@ -8,11 +8,8 @@ chain, and the trail against its signed checkpoints, is verified by ``jornada au
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -22,31 +19,31 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from engine import _audit as audit
+from engine import (
+    AuditAction,
+    AuditFilters,
+    AuditVerification,
+    advance_audit_mark,
+    audit_csv_lines,
+    audit_row_problem,
+    count_audit_events,
+    distinct_audit_values,
+    last_audit_seq,
+    matching_audit_events,
+    stream_audit_events,
+    verified_audit_mark,
+    verify_audit,
+)
 from engine.models import AuditEvent
+from web.accounts.permissions import AUDIT, READ_INSTANCES, requires
 from web.context import audited_unit, me, read_session, record, runtime
+from web.paging import page_count
 from web.params import MAX_PAGE, int_param
-from web.permissions import AUDIT, READ_INSTANCES, requires
 
 bp = Blueprint("audit", __name__)
 
 PAGE_SIZE = 50
 TEXT_FIELDS = ("actor", "action", "process", "instance", "customer", "q")
-CSV_COLUMNS = (
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "process_id",
-    "instance_id",
-    "task_id",
-    "customer_id",
-    "before",
-    "after",
-    "payload",
-    "hash",
-)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # -- the filter form -------------------------------------------------------------------------------------------
@@ -54,7 +51,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 class Query:
     """The filter form as read from the query string: the engine's filters, the order, and errors by field."""
 
-    filters: audit.Filters
+    filters: AuditFilters
     newest_first: bool
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
@@ -84,7 +81,7 @@ def parse(args: Mapping[str, str]) -> Query:
     last = day_field(values, "to", _("To"), errors)
     if first and last and last < first:
         errors["to"] = _("To: %(to)s is before From (%(from_)s).", to=last.isoformat(), from_=first.isoformat())
-    filters = audit.Filters(
+    filters = AuditFilters(
         actor=values["actor"] or None,
         action=values["action"] or None,
         process_id=values["process"] or None,
@@ -136,52 +133,13 @@ def change_of(event: AuditEvent) -> Change:
     )
 
 
-# -- CSV ---------------------------------------------------------------------------------------------------------
-def _cell(text: str | None) -> str:
-    """Text as a spreadsheet will not run it as a formula."""
-    text = text or ""
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def csv_row(event: AuditEvent) -> list[str]:
-    payload = {} if event.redacted else json.loads(event.payload)
-    part = {k: audit.canonical(payload[k]) if k in payload else "" for k in ("before", "after")}
-    return [
-        str(event.seq),
-        event.at.isoformat(),
-        _cell(event.actor),
-        _cell(event.action),
-        _cell(event.process_id),
-        _cell(event.instance_id),
-        _cell(event.task_id),
-        _cell(event.customer_id),
-        part["before"],
-        part["after"],
-        event.payload,
-        event.hash,
-    ]
-
-
-def csv_lines(events: Iterator[AuditEvent], every: int = 200) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for n, event in enumerate(events, 1):
-        writer.writerow(csv_row(event))
-        if n % every == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
 # -- the chain's status ------------------------------------------------------------------------------------------
-def with_shown_rows(verification: audit.Verification, events: list[AuditEvent]) -> audit.Verification:
+def with_shown_rows(verification: AuditVerification, events: list[AuditEvent]) -> AuditVerification:
     """The incremental verification (the rows after the verified mark), failed also by the first row on the page
     that does not match its own hashes: every row a reader sees is checked, whatever its age."""
     if not verification.ok:
         return verification
-    for seq, problem in sorted((e.seq, audit.row_problem(e)) for e in events):
+    for seq, problem in sorted((e.seq, audit_row_problem(e)) for e in events):
         if problem is not None:
             return replace(verification, ok=False, broken_seq=seq, reason=problem)
     return verification
@@ -191,9 +149,9 @@ def with_shown_rows(verification: audit.Verification, events: list[AuditEvent]) 
 def _choices(session: Session) -> dict[str, list[str]]:
     """The values the filter form offers."""
     return {
-        "actions": audit.distinct(session, AuditEvent.action),
-        "actors": audit.distinct(session, AuditEvent.actor),
-        "processes": audit.distinct(session, AuditEvent.process_id),
+        "actions": distinct_audit_values(session, AuditEvent.action),
+        "actors": distinct_audit_values(session, AuditEvent.actor),
+        "processes": distinct_audit_values(session, AuditEvent.process_id),
     }
 
 
@@ -205,18 +163,19 @@ def index() -> ResponseReturnValue:
     events: list[AuditEvent] = []
     total = 0
     with read_session() as session:
-        mark = audit.verified_mark(session)
-        verification = audit.verify(session, since=mark)
+        mark = verified_audit_mark(session)
+        verification = verify_audit(session, since=mark)
         choices = _choices(session)
         if not query.errors:
-            total = audit.count(session, query.filters)
-            select = audit.matching(query.filters, newest_first=query.newest_first)
+            total = count_audit_events(session, query.filters)
+            select = matching_audit_events(query.filters, newest_first=query.newest_first)
             events = list(session.execute(select.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).scalars())
     verification = with_shown_rows(verification, events)
     if verification.ok and (verification.last_seq, verification.last_hash) != mark:
         rt = runtime()
-        with rt.store.transaction() as session:  # a cache of verification work: not an audited change
-            audit.advance_mark(session, mark, (verification.last_seq, verification.last_hash), at=rt.clock.now())
+        with rt.store.unit() as unit:  # a cache of verification work: not an audited change
+            session = unit.session
+            advance_audit_mark(session, mark, (verification.last_seq, verification.last_hash), at=rt.clock.now())
     args = {k: v for k, v in query.values.items() if v and not (k == "order" and v == "newest")}
     return render_template(
         "audit/index.html",
@@ -225,7 +184,7 @@ def index() -> ResponseReturnValue:
         events=[(e, change_of(e)) for e in events],
         total=total,
         page=page,
-        pages=max(1, math.ceil(total / PAGE_SIZE)),
+        pages=page_count(total, PAGE_SIZE),
         verification=verification,
         links_instances=me().has(*READ_INSTANCES),
         **choices,
@@ -240,12 +199,12 @@ def export() -> ResponseReturnValue:
         return render_template("errors/error.html", code=422, message=" ".join(query.errors.values())), 422
     rt = runtime()
     with read_session() as session:
-        snapshot = replace(query.filters, up_to_seq=audit.last_seq(session))
-        rows = audit.count(session, snapshot)
+        snapshot = replace(query.filters, up_to_seq=last_audit_seq(session))
+        rows = count_audit_events(session, snapshot)
     with audited_unit() as unit:
         record(
             unit,
-            "audit_exported",
+            AuditAction.AUDIT_EXPORTED,
             {
                 "filters": query.described(),
                 "order": query.values["order"],
@@ -254,10 +213,10 @@ def export() -> ResponseReturnValue:
             },
         )
         moment = unit.now
-    events = audit.stream(rt.store.session, snapshot, newest_first=query.newest_first)
+    events = stream_audit_events(rt.store.session, snapshot, newest_first=query.newest_first)
     name = f"jornada-audit-{moment:%Y%m%d-%H%M%S}.csv"
     return Response(
-        csv_lines(events),
+        audit_csv_lines(events),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

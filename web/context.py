@@ -11,8 +11,7 @@ from flask import current_app
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from engine import _audit as audit
-from engine._errors import (
+from engine import (
     ConflictError,
     DeployError,
     EngineError,
@@ -22,10 +21,12 @@ from engine._errors import (
     NotFound,
     PermissionDenied,
     Problem,
+    Runtime,
     StartRefused,
+    Unit,
+    append_audit,
 )
-from engine._runtime import Runtime, Unit
-from web.principal import Principal
+from web.accounts.principal import Principal
 
 
 def runtime() -> Runtime:
@@ -50,7 +51,7 @@ def audited_unit() -> contextlib.AbstractContextManager[Unit]:
 
 
 def record(unit: Unit, action: str, payload: dict[str, Any], *, actor: str | None = None, **ids: Any) -> None:
-    audit.append(unit.session, at=unit.now, actor=actor or me().username, action=action, payload=payload, **ids)
+    append_audit(unit.session, at=unit.now, actor=actor or me().username, action=action, payload=payload, **ids)
 
 
 STATUS: list[tuple[type[EngineError], int]] = [

@@ -30,18 +30,29 @@ from lxml import etree
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine import _deploy as deploying
-from engine._deploy import latest
-from engine._diff import LAYOUT, ElementChange, compare
-from engine._errors import DeployError, NotFound, Problem
-from engine._lint import BPMN, NS, executable_processes, lint, read
-from engine._runtime import Unit
-from engine._specs import parse_xml
+from engine import (
+    BPMN_NAMESPACES,
+    BPMN_NS,
+    LAYOUT_CHANGE,
+    AuditAction,
+    DeployError,
+    ElementChange,
+    NotFound,
+    Problem,
+    Unit,
+    compare_models,
+    deploy_models,
+    executable_processes,
+    latest_definition,
+    lint_bpmn,
+    parse_xml,
+    read_bpmn,
+)
 from engine.models import ProcessDefinition
+from web.accounts.permissions import DESIGN, requires
 from web.context import audited_unit, me, problems_json, read_session, record, runtime
 from web.models import ProcessDraft
 from web.params import int_param
-from web.permissions import DESIGN, requires
 
 bp = Blueprint("designer", __name__)
 
@@ -77,7 +88,7 @@ class ProcessEntry:
                 root = parse_xml(self.draft.bpmn_xml.encode("utf-8"))
             except etree.XMLSyntaxError:
                 return self.process_id
-            found = root.xpath("//bpmn:process[@id=$p]/@name", namespaces=NS, p=self.process_id)
+            found = root.xpath("//bpmn:process[@id=$p]/@name", namespaces=BPMN_NAMESPACES, p=self.process_id)
             if found:
                 return str(found[0])
         return self.process_id
@@ -191,10 +202,10 @@ def _engine_lint(file_name: str, data: bytes) -> list[Problem]:
     with read_session() as session:
 
         def deployed_xml(process_id: str) -> str | None:
-            found = latest(session, process_id)
+            found = latest_definition(session, process_id)
             return found.bpmn_xml if found else None
 
-        found = lint({file_name: data}, runtime().handlers, deployed_xml, **_group())
+        found = lint_bpmn({file_name: data}, runtime().handlers, deployed_xml, **_group())
         return [*found[2], *(found[3] if len(found) > 3 else [])]  # the errors, then the warnings
 
 
@@ -214,7 +225,7 @@ def _model_body() -> bytes:
 
 def _main_process(root: etree._Element) -> str | None:
     """The id a file is filed under: its first process the engine runs (as deploy decides), else its first."""
-    processes = root.findall(f".//{{{BPMN}}}process", NS)
+    processes = root.findall(f".//{{{BPMN_NS}}}process", BPMN_NAMESPACES)
     chosen = (executable_processes(root)[0] or processes or [None])[0]
     return chosen.get("id") if chosen is not None else None
 
@@ -237,7 +248,7 @@ def _save_draft(process_id: str, xml: str, based_on: int | None, source: str) ->
             }
         draft.bpmn_xml, draft.based_on_version, draft.saved_by, draft.saved_at = xml, based_on, me().username, u.now
         after = {"sha256": digest, "based_on_version": based_on, "source": source}
-        record(u, "draft_saved", {"before": before, "after": after}, process_id=process_id)
+        record(u, AuditAction.DRAFT_SAVED, {"before": before, "after": after}, process_id=process_id)
 
 
 def _discard_draft(process_id: str, reason: str) -> bool:
@@ -252,7 +263,7 @@ def _discard_draft_in(u: Unit, process_id: str, reason: str) -> bool:
         return False
     before = {"sha256": hashlib.sha256(draft.bpmn_xml.encode("utf-8")).hexdigest(), "saved_by": draft.saved_by}
     u.session.execute(delete(ProcessDraft).where(ProcessDraft.id == draft.id))
-    record(u, "draft_discarded", {"before": before, "after": None, "reason": reason}, process_id=process_id)
+    record(u, AuditAction.DRAFT_DISCARDED, {"before": before, "after": None, "reason": reason}, process_id=process_id)
     return True
 
 
@@ -298,7 +309,7 @@ def new() -> ResponseReturnValue:
         )
     else:
         with read_session() as session:
-            if latest(session, process_id) is not None or _draft(session, process_id) is not None:
+            if latest_definition(session, process_id) is not None or _draft(session, process_id) is not None:
                 errors["process_id"] = _("A process with the id %(id)s already exists.", id=process_id)
     if errors:
         return _index_page(422, form={"process_id": process_id, "name": name}, errors=errors)
@@ -323,7 +334,7 @@ def upload() -> ResponseReturnValue:
     # DMN files (decision tables): checked now, deployed as decisions once the model is accepted
     decision_files: dict[str, bytes] = {}
     for dmn_name, dmn_data in uploads:
-        dmn_source = read(dmn_name, dmn_data)
+        dmn_source = read_bpmn(dmn_name, dmn_data)
         if dmn_source.decisions or dmn_name.lower().endswith(".dmn"):
             if dmn_source.errors:
                 return _upload_refused(wants_json, _("%(file)s was refused.", file=dmn_name), dmn_source.errors)
@@ -334,7 +345,7 @@ def upload() -> ResponseReturnValue:
     if not models:
         return _deploy_decision_files(wants_json, decision_files)
     name, data = models[0]
-    source = read(name, data)
+    source = read_bpmn(name, data)
     if source.problems:
         return _upload_refused(wants_json, _("%(file)s was refused.", file=name), source.problems)
     assert source.root is not None
@@ -363,7 +374,7 @@ def upload() -> ResponseReturnValue:
         message = _("%(file)s is open in the editor; save the draft or deploy to keep it.", file=name)
         return _answer(True, message, problems, xml=xml)
     with read_session() as session:
-        found = latest(session, process_id)
+        found = latest_definition(session, process_id)
     _save_draft(process_id, xml, found.version if found else None, f"upload:{name}")
     message = _("%(file)s saved as the draft of %(id)s.", file=name, id=process_id)
     errors = _errors(problems)
@@ -383,7 +394,7 @@ def _deploy_decisions(files: dict[str, bytes]) -> list[Problem] | None:
     """Deploy the DMN files' decisions (the engine audits each new version); the problems if refused."""
     try:
         with audited_unit() as u:
-            results = deploying.deploy(u.session, files, topics=runtime().handlers, actor=me().username, now=u.now)
+            results = deploy_models(u.session, files, topics=runtime().handlers, actor=me().username, now=u.now)
     except DeployError as exc:
         return exc.problems
     for result in results:
@@ -505,13 +516,13 @@ def review_deploy(process_id: str) -> ResponseReturnValue:
     data = _model_body()
     with read_session() as session:
         entry = _entry(session, process_id)
-        found = latest(session, process_id)
+        found = latest_definition(session, process_id)
         before_xml = found.bpmn_xml if found else _EMPTY_MODEL
         before_version = found.version if found else None
     problems = _engine_lint(entry.file_name, data)
     if _errors(problems):
         return _answer(False, _("The engine refused to deploy this model."), problems)
-    changes = compare(before_xml, data.decode("utf-8"))
+    changes = compare_models(before_xml, data.decode("utf-8"))
     if before_version is not None and not changes:
         message = _("Nothing to deploy: the model is identical to version %(version)s.", version=before_version)
         return _answer(True, message, problems, changes=[], identical=True)
@@ -527,7 +538,7 @@ def review_deploy(process_id: str) -> ResponseReturnValue:
     return _answer(True, message, problems, changes=_changes_json(changes), identical=False)
 
 
-_EMPTY_MODEL = f'<definitions xmlns="{BPMN}"/>'
+_EMPTY_MODEL = f'<definitions xmlns="{BPMN_NS}"/>'
 
 
 @bp.post("/<process_id>/draft")
@@ -536,7 +547,7 @@ def save_draft(process_id: str) -> ResponseReturnValue:
     data = _model_body()
     with read_session() as session:
         file_name = _entry(session, process_id).file_name
-    source = read(file_name, data)
+    source = read_bpmn(file_name, data)
     if source.root is None:  # not XML the engine can read at all; a schema slip can wait in a draft
         return _answer(False, _("The draft was not saved."), source.problems)
     unchanged = _unchanged_message(process_id, data.decode("utf-8"))
@@ -552,7 +563,7 @@ def _same_model(stored: str, xml: str) -> bool:
     if stored == xml:
         return True
     try:
-        return not compare(stored, xml)
+        return not compare_models(stored, xml)
     except (etree.XMLSyntaxError, ValueError):
         return False
 
@@ -564,7 +575,7 @@ def _unchanged_message(process_id: str, xml: str) -> str | None:
         draft = _draft(session, process_id)
         if draft is not None:
             return _("Nothing to save: the draft is already this model.") if _same_model(draft.bpmn_xml, xml) else None
-        found = latest(session, process_id)
+        found = latest_definition(session, process_id)
         if found is not None and _same_model(found.bpmn_xml, xml):
             return _("Nothing to save: the model is identical to version %(version)s.", version=found.version)
     return None
@@ -576,7 +587,7 @@ def discard_draft(process_id: str) -> ResponseReturnValue:
     if _discard_draft(process_id, "discarded"):
         flash(_("Draft of %(id)s discarded.", id=process_id), "success")
     with read_session() as session:
-        deployed = latest(session, process_id) is not None
+        deployed = latest_definition(session, process_id) is not None
     target = url_for("designer.editor", process_id=process_id) if deployed else url_for("designer.index")
     return redirect(target, 303)
 
@@ -590,7 +601,7 @@ def deploy(process_id: str) -> ResponseReturnValue:
         file_name = _entry(session, process_id).file_name
     try:
         with audited_unit() as u:  # the new version and the end of its draft, together or not at all
-            results = deploying.deploy(
+            results = deploy_models(
                 u.session, {file_name: data}, topics=runtime().handlers, actor=me().username, now=u.now, **_group()
             )
             changed = [r for r in results if r.changed]
@@ -621,7 +632,7 @@ def compare_versions(process_id: str) -> ResponseReturnValue:
         default_before = choices[1] if len(choices) > 1 else choices[0]
         before = request.args.get("before", default_before)
         after = request.args.get("after", default_after)
-        changes: list[ElementChange] = compare(
+        changes: list[ElementChange] = compare_models(
             _source_xml(session, process_id, before), _source_xml(session, process_id, after)
         )
     return render_template(
@@ -631,5 +642,5 @@ def compare_versions(process_id: str) -> ResponseReturnValue:
         before=before,
         after=after,
         changes=changes,
-        layout_key=LAYOUT,
+        layout_key=LAYOUT_CHANGE,
     )

@@ -13,8 +13,8 @@ from werkzeug.utils import secure_filename
 
 from processes import surveys
 from processes.imports import COLUMNS, KINDS, ImportRefused, ImportResult, RowError, Source, import_file
+from web.accounts.permissions import LEADS, requires
 from web.context import me, runtime
-from web.permissions import LEADS, requires
 
 bp = Blueprint("imports", __name__)
 

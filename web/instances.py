@@ -6,7 +6,6 @@ reason that lands in the audit trail; auditors only read."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,59 +17,30 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, func, or_, select
 
-from engine._errors import EngineError, FormValidationError, NotFound
-from engine._execution import OPEN_STATES
-from engine._interventions import FINAL
+from engine import (
+    FINAL_STATUSES,
+    OPEN_TASK_STATES,
+    EngineError,
+    FormValidationError,
+    InstanceStatus,
+    NotFound,
+)
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from processes.customers import Customer
 from web import payload_limits
+from web.accounts.permissions import LEADS, READ_INSTANCES, requires
 from web.context import me, read_session, runtime, status_of
-from web.inbox_query import process_names
+from web.inbox.query import process_names
+from web.paging import page_count
 from web.params import MAX_PAGE, whole_number
 from web.payload_limits import PayloadRefused
-from web.permissions import LEADS, READ_INSTANCES, requires
-from web.task_format import moment
+from web.tasks.display import moment
+from web.vocabulary import action_label, status_label
 
 bp = Blueprint("instances", __name__)
 
 PAGE_SIZE = 25
-STATUSES = ("running", "waiting", "completed", "cancelled", "incident")
-
-
-def status_label(status: str) -> str:
-    return {
-        "running": _("running"),
-        "waiting": _("waiting"),
-        "completed": _("completed"),
-        "cancelled": _("cancelled"),
-        "incident": _("incident"),
-    }.get(status, status)
-
-
-def action_label(action: str) -> str:
-    """The timeline's words for an audit action; unknown ones read as their name."""
-    return {
-        "instance_started": _("Instance started"),
-        "instance_completed": _("Instance completed"),
-        "instance_cancelled": _("Instance cancelled"),
-        "instance_cancel_requested": _("Cancelled"),
-        "incident_raised": _("Incident"),
-        "incident_retried": _("Incident retried"),
-        "task_claimed": _("Task claimed"),
-        "task_unclaimed": _("Task released"),
-        "task_assigned": _("Task assigned"),
-        "task_completed": _("Task completed"),
-        "step_skipped": _("Step skipped"),
-        "step_repeated": _("Step repeated"),
-        "timer_fired": _("Timer fired"),
-        "message_received": _("Message received"),
-        "service_task_completed": _("Service task completed"),
-        "alert_raised": _("Alert raised"),
-        "alert_acknowledged": _("Alert acknowledged"),
-        "alert_resolved": _("Alert resolved"),
-        "instance_data_scrubbed": _("Data erased"),
-        "instance_migrated": _("Moved to another version"),
-    }.get(action, action.replace("_", " "))
+STATUSES = tuple(InstanceStatus)
 
 
 # -- the list ------------------------------------------------------------------------------------------------
@@ -164,12 +134,14 @@ def _listing(filters: Filters, now: datetime) -> Select[*tuple[Any, ...]]:
     if filters.status:
         query = query.where(ProcessInstance.status == filters.status)
     if filters.incident:
-        query = query.where(or_(ProcessInstance.status == "incident", ProcessInstance.incident.is_not(None)))
+        query = query.where(
+            or_(ProcessInstance.status == InstanceStatus.INCIDENT, ProcessInstance.incident.is_not(None))
+        )
     if filters.stuck:
         query = query.where(
             exists().where(
                 HumanTask.instance_id == ProcessInstance.id,
-                HumanTask.state.in_(OPEN_STATES),
+                HumanTask.state.in_(OPEN_TASK_STATES),
                 HumanTask.stuck_at <= now,
             )
         )
@@ -190,7 +162,7 @@ def _rows(filters: Filters, now: datetime) -> tuple[list[Row], int, dict[str, st
         steps: dict[str, list[tuple[int, str, bool]]] = {}
         for task in session.execute(
             select(HumanTask.id, HumanTask.instance_id, HumanTask.name, HumanTask.stuck_at)
-            .where(HumanTask.instance_id.in_(ids), HumanTask.state.in_(OPEN_STATES))
+            .where(HumanTask.instance_id.in_(ids), HumanTask.state.in_(OPEN_TASK_STATES))
             .order_by(HumanTask.id)
         ):
             stuck = task.stuck_at is not None and task.stuck_at <= now
@@ -220,7 +192,7 @@ def _rows(filters: Filters, now: datetime) -> tuple[list[Row], int, dict[str, st
 def index() -> ResponseReturnValue:
     filters, errors = Filters.read(request.args)
     rows, total, processes = _rows(filters, runtime().clock.now())
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+    pages = page_count(total, PAGE_SIZE)
     body = render_template(
         "instances/index.html",
         rows=rows,
@@ -230,7 +202,6 @@ def index() -> ResponseReturnValue:
         errors=errors,
         processes=processes,
         statuses=STATUSES,
-        status_label=status_label,
         moment=moment,
     )
     return body, 422 if errors else 200
@@ -305,7 +276,7 @@ def _page(
         tasks = list(
             session.execute(
                 select(HumanTask)
-                .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN_STATES))
+                .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN_TASK_STATES))
                 .order_by(HumanTask.id)
             ).scalars()
         )
@@ -324,11 +295,10 @@ def _page(
         data=json.dumps(view.data, ensure_ascii=False, sort_keys=True, indent=2, default=str),
         state_size=state_size(instance.state_json),
         now=now,
-        live=instance.status not in FINAL,
+        live=instance.status not in FINAL_STATUSES,
         may_operate=me().has(*LEADS),
         errors=errors or {},
         form=form or {},
-        status_label=status_label,
         moment=moment,
     )
 

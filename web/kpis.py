@@ -16,18 +16,24 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import _kpi as kpi
-from engine._deploy import latest
-from engine._errors import EngineError
+from engine import (
+    EngineError,
+    StepStats,
+    completion_times,
+    human_duration,
+    latest_definition,
+    step_stats,
+    work_in_progress,
+)
 from engine.models import Alert, HumanTask, HumanTaskGroup
 from processes.customers import Customer
+from web.accounts.permissions import KPIS, LEADS, requires
 from web.audit import day_field
 from web.context import me, read_session, runtime
-from web.distinct_names import distinct_names
-from web.inbox_query import process_names
+from web.inbox.names import distinct_names
+from web.inbox.query import process_names
 from web.model_text import translate
 from web.params import id_list
-from web.permissions import KPIS, LEADS, requires
 
 bp = Blueprint("kpis", __name__)
 
@@ -81,14 +87,14 @@ class StepRow:
     process_id: str
     element_id: str
     name: str
-    stats: kpi.StepStats | None  # None: nothing completed in the period
+    stats: StepStats | None  # None: nothing completed in the period
     wip: int
     per_day: float
 
 
 def step_rows(session: Session, process_id: str | None, period: Period, days: int) -> list[StepRow]:
-    stats = kpi.step_stats(session, process_id, since=period.since, until=period.until)
-    wip = kpi.work_in_progress(session, process_id)
+    stats = step_stats(session, process_id, since=period.since, until=period.until)
+    wip = work_in_progress(session, process_id)
     rows = [
         StepRow(
             s.process_id,
@@ -264,7 +270,7 @@ def index() -> ResponseReturnValue:
         }
         if period.errors:
             return render_template("kpis/index.html", **form), 422
-        completions = kpi.completion_times(session, process_id or None, since=period.since, until=period.until)
+        completions = completion_times(session, process_id or None, since=period.since, until=period.until)
         start = period.first or (completions[0].date() if completions else period.last)
         days = (period.last - start).days + 1
         rows = step_rows(session, process_id or None, period, days)
@@ -273,7 +279,7 @@ def index() -> ResponseReturnValue:
         "kpis/index.html",
         **form,
         rows=rows,
-        human=kpi.human,
+        human=human_duration,
         start=start,
         days=days,
         completed=len(completions),
@@ -290,7 +296,7 @@ def index() -> ResponseReturnValue:
 def diagram(process_id: str) -> ResponseReturnValue:
     """The BPMN XML of the latest deployed version of ``process_id`` (for the heat map)."""
     with read_session() as session:
-        found = latest(session, process_id)
+        found = latest_definition(session, process_id)
     if found is None:
         abort(404, _("Process %(id)s is not deployed.", id=process_id))
     return Response(found.bpmn_xml, mimetype="application/xml")
@@ -316,7 +322,7 @@ def alerts() -> ResponseReturnValue:
         more=len(found) > ALERT_ROWS,
         alerts_open=alerts_open,
         now=runtime().clock.now(),
-        human=kpi.human,
+        human=human_duration,
         may_acknowledge=me().has(*LEADS),
         customer_pages="customers.show" in current_app.view_functions,
     )

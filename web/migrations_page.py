@@ -11,13 +11,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from engine._errors import EngineError
-from engine._versions import MOVABLE_STATUSES, Outcome, Preview
+from engine import MOVABLE_STATUSES, EngineError, Outcome, Preview
 from engine.models import ProcessDefinition, ProcessInstance
 from processes.customers import Customer
+from web.accounts.permissions import requires
 from web.context import me, read_session, runtime, status_of
-from web.instances import status_label
-from web.permissions import requires
 
 bp = Blueprint("migrations", __name__)
 
@@ -92,7 +90,6 @@ def _page(process_id: str, form: Mapping[str, str], errors: dict[str, str], code
         target=target,
         preview=preview,
         customers=_customers(preview),
-        status_label=status_label,
         errors=errors,
     )
     return page, code

@@ -1,5 +1,5 @@
-"""Operations endpoints and per-request instrumentation: ``/healthz`` (engine/_readiness.py), ``/metrics``
-(Prometheus, engine/_metrics.py), one structured log line and one latency observation per request, the request id,
+"""Operations endpoints and per-request instrumentation: ``/healthz`` (the engine's readiness check), ``/metrics``
+(Prometheus, the engine's metrics), one structured log line and one latency observation per request, the request id,
 and ``web.proxy_hops`` (werkzeug's ProxyFix) so the client's address is right behind a reverse proxy.
 
 /metrics answers a scrape from the loopback address, or, when ``web.metrics_token`` is set, a scrape from anywhere
@@ -23,8 +23,7 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import _metrics as metrics
-from engine import _readiness as readiness
+from engine import check_readiness, configure_logging, metrics_exposition, metrics_multiprocess_dir, multi_node_warnings
 from web.context import runtime
 
 bp = Blueprint("ops", __name__)
@@ -45,7 +44,7 @@ UNMATCHED = "<unmatched>"
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     rt = runtime()
-    state = readiness.check(rt.store, rt.clock, current_app.config["JORNADA"])
+    state = check_readiness(rt.store, rt.clock, current_app.config["JORNADA"])
     response = jsonify(state.json())
     response.status_code = 200 if state.healthy else 503
     response.headers["Cache-Control"] = "no-store"
@@ -58,7 +57,7 @@ def prometheus_metrics() -> ResponseReturnValue:
     if refusal is not None:
         return refusal
     rt = runtime()
-    return Response(metrics.exposition(rt.store, rt.clock), mimetype=CONTENT_TYPE_LATEST)
+    return Response(metrics_exposition(rt.store, rt.clock), mimetype=CONTENT_TYPE_LATEST)
 
 
 def _metrics_refusal() -> ResponseReturnValue | None:
@@ -139,13 +138,12 @@ def gunicorn_options(config: dict[str, Any]) -> dict[str, Any]:
     """What ``jornada serve`` adds to gunicorn's settings: our structured lines instead of gunicorn's access log
     (which writes query strings), the log format in the master and every worker, and in Prometheus multiprocess
     mode a clean samples directory at start and the samples of a dead worker's gauges dropped."""
-    from engine import _logs as logs
 
     def on_starting(_server: Any) -> None:
-        logs.configure(config)
-        for warning in readiness.multi_node_warnings(config):
+        configure_logging(config)
+        for warning in multi_node_warnings(config):
             log.warning(warning)
-        directory = metrics.multiprocess_dir()
+        directory = metrics_multiprocess_dir()
         if directory:
             mine = f"_{os.getpid()}.db"  # the master's own samples (its scheduler's), opened at import: kept
             for stale in Path(directory).glob("*.db"):
@@ -153,10 +151,10 @@ def gunicorn_options(config: dict[str, Any]) -> dict[str, Any]:
                     stale.unlink()
 
     def post_worker_init(_worker: Any) -> None:
-        logs.configure(config)
+        configure_logging(config)
 
     def child_exit(_server: Any, worker: Any) -> None:
-        if metrics.multiprocess_dir():
+        if metrics_multiprocess_dir():
             from prometheus_client import multiprocess
 
             multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -1,5 +1,5 @@
 """What a request may carry, checked before any view runs: text without NUL characters or lone surrogates (in
-the path, the query string, form fields and JSON bodies), and JSON bodies within ``engine._data_limits.REQUEST``
+the path, the query string, form fields and JSON bodies), and JSON bodies within ``engine.REQUEST_LIMITS``
 (nesting depth, text length, number of values). The body's size is bounded by ``MAX_CONTENT_LENGTH`` (413).
 
 A refusal is ``PayloadRefused``: 400 naming the field, answered by the app's HTTP error handler (JSON under /api/,
@@ -16,7 +16,7 @@ from flask import g, has_request_context, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
-from engine._data_limits import REQUEST, DataProblem, Limits, problem_in, text_problem
+from engine import REQUEST_LIMITS, DataProblem, Limits, problem_in, text_problem
 
 _PARSED = "jornada_checked_json"
 
@@ -47,7 +47,7 @@ def describe(problem: DataProblem) -> str:
     }[problem.code]
 
 
-def loads(raw: bytes | str, limits: Limits = REQUEST) -> Any:
+def loads(raw: bytes | str, limits: Limits = REQUEST_LIMITS) -> Any:
     """``json.loads`` within ``limits``: ``PayloadRefused`` for too deep, too big or unstorable text; a body that
     is not JSON raises ``json.JSONDecodeError`` / ``UnicodeDecodeError`` as ``json.loads`` does."""
     cached = g.get(_PARSED) if _in_request() else None

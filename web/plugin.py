@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine._runtime import Runtime
+from engine import Runtime
 
 DEMO_PASSWORD = "jornada-demo"
 # One demo user per role; staff and leads work in the shipped models' groups.
@@ -24,7 +24,7 @@ DEMO_USERS: list[tuple[str, str, list[str], list[str]]] = [
 
 
 def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
-    from web import users
+    from web.accounts import users
     from web.models import User
 
     if args.action == "add":
@@ -57,8 +57,8 @@ def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_tokens(rt: Runtime, args: argparse.Namespace) -> int:
     """``tokens list [--user U]``: id, user, name, created and revoked (UTC); ``tokens revoke ID``: audited."""
-    from engine._errors import EngineError
-    from web import users
+    from engine import EngineError
+    from web.accounts import users
 
     if args.action == "revoke":
         if args.id is None:
@@ -91,7 +91,7 @@ def configure_tokens(parser: argparse.ArgumentParser) -> None:
 
 def ensure_demo_users(rt: Runtime) -> None:
     """Create the demo users that are missing and print how to sign in."""
-    from web import users
+    from web.accounts import users
     from web.models import User
 
     with rt.store.session() as s:

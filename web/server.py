@@ -44,8 +44,7 @@ def serve(
     def when_ready(_server: Any) -> None:
         print(f"Jornada is serving http://{bind}/  (scheduler {'on' if run_scheduler else 'off'})", flush=True)
         if run_scheduler:
-            from engine._cli import build_runtime
-            from engine._scheduler import build_scheduler
+            from engine import build_runtime, build_scheduler
 
             runtime = build_runtime(dict(config))
             holder["runtime"], holder["scheduler"] = runtime, build_scheduler(runtime)

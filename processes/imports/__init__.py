@@ -20,8 +20,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import select
 from tqdm import tqdm
 
-from engine import _audit as audit
-from engine._runtime import Runtime
+from engine import AuditAction, Runtime, append_audit
 from processes import health, playbooks, surveys
 from processes.customers import Customer
 from processes.imports import writing
@@ -131,7 +130,7 @@ def import_file(runtime: Runtime, kind: str, source: Source, *, actor: str, prog
         payload.update({k: v for k, v in vars(result).items() if k in ("created", "updated", "skipped") and v})
         if result.movements:
             payload["movements"] = result.movements
-        audit.append(session, at=u.now, actor=actor, action="import_completed", payload=payload)
+        append_audit(session, at=u.now, actor=actor, action=AuditAction.IMPORT_COMPLETED, payload=payload)
         if done.touched:  # answers, usage and MRR are inputs of the health score: each customer once
             reason = f"import of {NOUNS[kind]} ({source.name})"
             health.health_changed_many(session, sorted(done.touched), u.now, reason, runtime.config)

@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine._errors import EngineError
-from engine._runtime import Runtime
+from engine import EngineError, Runtime
 from processes.imports import COLUMNS, KINDS, NOUNS, ImportRefused, import_file, source_for
 
 REFUSED = 2

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from engine import _audit as audit
+from engine import AuditAction, append_audit
 from engine.models import Base, core
 from processes import surveys
 from processes.customers import Customer, MrrMovement, create_customer, record_mrr
@@ -66,11 +66,11 @@ def write_customers(session: Session, rows: Sequence[CustomerRow], *, actor: str
         if customer is None:
             create_customer(session, row.id, now=now, mrr=row.mrr, **values)
             after = _plain({**values, "mrr": row.mrr})
-            audit.append(
+            append_audit(
                 session,
                 at=now,
                 actor=actor,
-                action="customer_created",
+                action=AuditAction.CUSTOMER_CREATED,
                 payload={"after": after, "source": "import"},
                 customer_id=row.id,
             )
@@ -96,7 +96,9 @@ def write_customers(session: Session, rows: Sequence[CustomerRow], *, actor: str
                 setattr(customer, name, after[name])
         customer.updated_at = now
         payload = {"before": _plain(before), "after": _plain(after), "source": "import"}
-        audit.append(session, at=now, actor=actor, action="customer_updated", payload=payload, customer_id=row.id)
+        append_audit(
+            session, at=now, actor=actor, action=AuditAction.CUSTOMER_UPDATED, payload=payload, customer_id=row.id
+        )
         done.updated += 1
     done.kept_mrr = ignored_mrr
     session.flush()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, Subquery, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from engine import AuditAction
 from engine.models import AuditEvent, ProcessInstance, TaskKpi
 from processes.kpis.sql import Period, Scope, epoch_seconds, median, unindexed
 from processes.rollups import CsDaily
@@ -18,7 +19,7 @@ JOURNEY = "customer_journey"
 # Go-live: the customer's stage first moving to "active" (the journey's set_stage_active after quick wins, or a
 # person editing the customer), as audited by customer_updated. The audit payload is canonical JSON (sorted keys,
 # no spaces), so "after" comes before "before" and holds flat values only.
-GO_LIVE_ACTION = "customer_updated"
+GO_LIVE_ACTION = AuditAction.CUSTOMER_UPDATED
 GO_LIVE_PAYLOAD = '%"after":{%"stage":"active"%},"before":%'
 # First value: the quick_wins process's "Confirm first win achieved" step completed.
 FIRST_WIN_STEP = "confirm_first_win"

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from engine._runtime import Runtime
+from engine import Runtime
 from processes.customers import SEGMENTS
 from processes.kpis import _MONEY, _RATES, FORMULAS, CsKpis, cs_kpis
 

@@ -101,7 +101,7 @@ class Scope:
         """``query`` limited to the scope's customers, joining the customer table only when narrowed."""
         if not self.narrowed:
             return query
-        return query.join(Customer, Customer.id == customer_id).where(*self.on_customer())  # type: ignore[return-value]
+        return query.join(Customer, Customer.id == customer_id).where(*self.on_customer())
 
 
 class epoch_seconds(FunctionElement[float]):

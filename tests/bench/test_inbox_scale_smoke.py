@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, backend
+from tests.helpers import PG_ADMIN_URL, backend
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "inbox_scale.py"
 

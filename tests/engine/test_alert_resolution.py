@@ -16,24 +16,8 @@ from engine import _audit as audit
 from engine._cli import alert_state
 from engine.models import Alert, AuditEvent, HumanTask
 from processes.customers import Customer, create_customer
-from tests.bpmn_builder import flow, linear, process, user_task
-from tests.engine.test_runtime_basics import open_tasks
-
-# "call" (warn P1D, stuck P3D) is cancelled by an interrupting timer after two days, which opens "escalate"
-DEADLINE = process(
-    "deadline",
-    '<bpmn:startEvent id="start"/>'
-    + user_task("call", "Call customer", "csm")
-    + '<bpmn:boundaryEvent id="late" name="Too late" attachedToRef="call">'
-    "<bpmn:timerEventDefinition><bpmn:timeDuration>P2D</bpmn:timeDuration></bpmn:timerEventDefinition>"
-    "</bpmn:boundaryEvent>"
-    + user_task("escalate", "Escalate", "cs_lead")
-    + '<bpmn:endEvent id="end"/><bpmn:endEvent id="end_late"/>'
-    + flow("f1", "start", "call")
-    + flow("f2", "call", "end")
-    + flow("f3", "late", "escalate")
-    + flow("f4", "escalate", "end_late"),
-)
+from tests.bpmn_builder import linear
+from tests.engine.helpers import DEADLINE, open_tasks
 
 
 def alerts(runtime: Runtime) -> list[Alert]:

@@ -27,7 +27,7 @@ def started(runtime: Runtime) -> str:
 
 
 def test_every_operation_writes_its_audit_event_with_actor_and_values(runtime: Runtime, started: str) -> None:
-    from tests.engine.test_runtime_basics import open_tasks
+    from tests.engine.helpers import open_tasks
 
     [task] = open_tasks(runtime, started)
     runtime.claim(task.id, actor="bob")
@@ -45,7 +45,7 @@ def test_every_operation_writes_its_audit_event_with_actor_and_values(runtime: R
 
 
 def test_a_failing_operation_writes_no_audit_event(runtime: Runtime, started: str) -> None:
-    from tests.engine.test_runtime_basics import open_tasks
+    from tests.engine.helpers import open_tasks
 
     [task] = open_tasks(runtime, started)
     runtime.complete(task.id, actor="bob")
@@ -57,7 +57,8 @@ def test_a_failing_operation_writes_no_audit_event(runtime: Runtime, started: st
 
 def test_verify_names_the_first_edited_row(runtime: Runtime, started: str) -> None:
     assert verify(runtime).ok
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="mallory"))
     result = verify(runtime)
     assert (result.ok, result.broken_seq) == (False, 2)
@@ -65,7 +66,8 @@ def test_verify_names_the_first_edited_row(runtime: Runtime, started: str) -> No
 
 
 def test_verify_catches_an_edited_payload(runtime: Runtime, started: str) -> None:
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(payload='{"data":{}}'))
     result = verify(runtime)
     assert (result.ok, result.broken_seq) == (False, 2)
@@ -75,7 +77,8 @@ def test_verify_catches_an_edited_payload(runtime: Runtime, started: str) -> Non
 def test_verify_catches_a_deleted_row(runtime: Runtime, started: str) -> None:
     from sqlalchemy import delete
 
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(delete(AuditEvent).where(AuditEvent.seq == 1))
     assert verify(runtime).broken_seq == 1
 
@@ -91,7 +94,8 @@ def test_redaction_keeps_the_chain_valid_and_removes_the_values(runtime: Runtime
 
 
 def test_a_forged_tombstone_does_not_verify(runtime: Runtime, started: str) -> None:
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(payload="{}", redacted=True))
     result = verify(runtime)
     assert (result.ok, result.broken_seq) == (False, 2)

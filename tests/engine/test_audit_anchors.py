@@ -42,7 +42,8 @@ def check(runtime: Runtime) -> anchors.Report:
 
 def delete_newest(runtime: Runtime, n: int, *, move_head: bool) -> None:
     """What someone with write access to the database does; with ``move_head`` they also cover their tracks."""
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         newest = audit.last_seq(s)
         s.execute(delete(AuditEvent).where(AuditEvent.seq > newest - n))
         if move_head:
@@ -65,7 +66,8 @@ def rechain(s: Session) -> None:
 
 def forge_append(runtime: Runtime, *, move_head: bool) -> int:
     """Append a correctly chained row behind the engine's back."""
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         last = s.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
         text = audit.canonical({"refund": 10_000})
         forged = AuditEvent(
@@ -149,7 +151,8 @@ def test_a_row_appended_after_the_last_checkpoint_is_reported_as_not_anchored_ye
 
 def test_a_row_rewritten_before_the_checkpoint_is_named(runtime: Runtime) -> None:
     fill(runtime, 10)
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(actor="mallory"))
     result = verify(runtime)
     assert (result.ok, result.broken_seq, result.reason) == (False, 4, "row fields do not match its hash")
@@ -163,7 +166,8 @@ def test_a_rewritten_and_rechained_trail_is_named_by_the_first_checkpoint_that_d
     clock.advance(hours=1)
     fill(runtime, 10)
     anchor(runtime)
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(AuditEvent).where(AuditEvent.seq == 14).values(actor="mallory"))
         rechain(s)
     assert verify(runtime).ok
@@ -226,7 +230,8 @@ def test_a_configured_key_signs_and_the_key_file_is_not_needed(runtime: Runtime,
 
 def test_a_broken_chain_is_not_anchored(runtime: Runtime) -> None:
     fill(runtime, 3)
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="mallory"))
     with pytest.raises(anchors.AnchorError, match="not anchored: audit chain BROKEN at seq 2"):
         anchor(runtime)
@@ -240,12 +245,14 @@ def test_verify_from_a_mark_reads_only_the_rows_after_it(runtime: Runtime) -> No
     with runtime.store.session() as s:
         since = audit.verify(s, (full.last_seq, full.last_hash))
     assert (since.ok, since.checked, since.last_seq) == (True, 3, 33)
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(AuditEvent).where(AuditEvent.seq == 30).values(hash="0" * 64))
     with runtime.store.session() as s:
         moved = audit.verify(s, (full.last_seq, full.last_hash))
     assert (moved.ok, moved.broken_seq, moved.reason) == (False, 30, "row's hash differs from the one verified before")
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(delete(AuditEvent).where(AuditEvent.seq.between(29, 31)))
     with runtime.store.session() as s:
         gone = audit.verify(s, (full.last_seq, full.last_hash))

@@ -8,22 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine._cli import main
 from tests.bpmn_builder import linear
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    db = tmp_path / "cli.db"
-    monkeypatch.setenv("JORNADA_DATABASE_URL", f"sqlite:///{db}")
-    monkeypatch.setenv("JORNADA_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv: str) -> int:
-        return main(list(argv))
-
-    run.db = db  # type: ignore[attr-defined]
-    return run
 
 
 def test_a_task_goes_from_deploy_to_kpis_through_the_command_line(cli, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -187,7 +172,8 @@ def test_scheduler_once_reports_every_mail_it_delivered(cli, tmp_path: Path, mon
 
     deployed_with_a_task(cli, tmp_path)
     store = Store(f"sqlite:///{cli.db}")
-    with store.transaction() as s:  # the task has waited past its warn and stuck thresholds
+    with store.unit() as unit:  # the task has waited past its warn and stuck thresholds
+        s = unit.session
         past = datetime(2020, 1, 1, tzinfo=UTC)
         s.execute(update(HumanTask).values(warn_at=past, stuck_at=past))
     store.dispose()

@@ -15,39 +15,16 @@ from engine._compaction import compact_now, compacted_elements, task_count
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes import build_registry
 from tests.bpmn_builder import HEADER, flow, process, user_task
-from tests.engine.test_runtime_basics import instance, open_tasks
-
-GOAL_FIELD = '<camunda:formField id="goal" label="Goal" type="string"/>'
-DONE_FIELD = '<camunda:formField id="done" label="Done" type="boolean"/>'
-WEEK = '<bpmn:timerEventDefinition><bpmn:timeDuration>"P7D"</bpmn:timeDuration></bpmn:timerEventDefinition>'
-
-
-def loop_body(prefix: str = "") -> str:
-    """intake (sets ``goal``) -> work -> a week's wait -> done? else work again; at the end a step per goal."""
-    return (
-        f'<bpmn:startEvent id="{prefix}start"/>'
-        + user_task(f"{prefix}intake", "Intake", "csm", GOAL_FIELD)
-        + user_task(f"{prefix}work", "Weekly session", "csm", DONE_FIELD)
-        + f'<bpmn:intermediateCatchEvent id="{prefix}wait">{WEEK}</bpmn:intermediateCatchEvent>'
-        + f'<bpmn:exclusiveGateway id="{prefix}more" default="{prefix}f_again"/>'
-        + f'<bpmn:exclusiveGateway id="{prefix}which" default="{prefix}f_other"/>'
-        + user_task(f"{prefix}grow", "Plan growth", "csm")
-        + user_task(f"{prefix}other", "Plan something else", "csm")
-        + f'<bpmn:endEvent id="{prefix}end_grow"/><bpmn:endEvent id="{prefix}end_other"/>'
-        + flow(f"{prefix}f1", f"{prefix}start", f"{prefix}intake")
-        + flow(f"{prefix}f2", f"{prefix}intake", f"{prefix}work")
-        + flow(f"{prefix}f3", f"{prefix}work", f"{prefix}wait")
-        + flow(f"{prefix}f4", f"{prefix}wait", f"{prefix}more")
-        + flow(f"{prefix}f_again", f"{prefix}more", f"{prefix}work")
-        + flow(f"{prefix}f_done", f"{prefix}more", f"{prefix}which", "done")
-        + flow(f"{prefix}f_grow", f"{prefix}which", f"{prefix}grow", 'goal == "grow"')
-        + flow(f"{prefix}f_other", f"{prefix}which", f"{prefix}other")
-        + flow(f"{prefix}f5", f"{prefix}grow", f"{prefix}end_grow")
-        + flow(f"{prefix}f6", f"{prefix}other", f"{prefix}end_other")
-    )
-
-
-LOOP = process("weekly", loop_body())
+from tests.engine.helpers import (
+    DONE_FIELD,
+    GOAL_FIELD,
+    LOOP,
+    instance,
+    loop_body,
+    open_tasks,
+    run_weeks,
+    the_task,
+)
 
 CALLED = (
     HEADER
@@ -111,21 +88,6 @@ NUDGED = process(
 
 def state_size(runtime: Runtime, instance_id: str) -> int:
     return len(instance(runtime, instance_id).state_json)
-
-
-def the_task(runtime: Runtime, instance_id: str) -> HumanTask:
-    [task] = open_tasks(runtime, instance_id)
-    return task
-
-
-def run_weeks(runtime: Runtime, clock: FrozenClock, instance_id: str, weeks: int, prefix: str = "") -> None:
-    """``weeks`` iterations of the loop: the weekly session (not done yet), then its timer firing."""
-    for _ in range(weeks):
-        task = the_task(runtime, instance_id)
-        assert task.element_id == f"{prefix}work"
-        runtime.complete(task.id, actor="ana", data={"done": False})
-        clock.advance(days=7, seconds=1)
-        assert runtime.fire_due_timers() == 1
 
 
 def sizes_over(

@@ -13,7 +13,7 @@ from engine import _forms as forms
 from engine.models import AuditEvent, HumanTask, ProcessInstance, TaskKpi
 from processes import build_registry
 from tests.bpmn_builder import linear
-from tests.engine.test_runtime_basics import instance, open_tasks
+from tests.engine.helpers import instance, open_tasks
 
 
 def test_two_sessions_completing_the_same_task_one_wins_one_gets_a_conflict(
@@ -134,3 +134,12 @@ def test_writers_from_several_threads_and_engines_all_commit(
     assert not failures
     with runtime.store.session() as s:
         assert len(s.execute(select(ProcessInstance.id)).all()) == 32
+
+
+def test_the_instance_record_is_the_process_instance_row_column_for_column() -> None:
+    """One record of an instance: the Core-read dataclass the engine writes through has exactly the model's columns."""
+    from dataclasses import fields
+
+    from engine._execution import InstanceRecord
+
+    assert [f.name for f in fields(InstanceRecord)] == [c.name for c in ProcessInstance.__table__.columns]

@@ -13,44 +13,31 @@ stops in an incident that says why.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import DeployError, FrozenClock, HandlerContext, HandlerRegistry, Problem, Runtime, Store
+from engine import OPEN_TASK_STATES, DeployError, FrozenClock, HandlerContext, HandlerRegistry, Problem, Runtime, Store
 from engine._outbox import LogTransport
 from engine._sandbox import Sandbox
 from engine._specs import parse_xml
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Timer
+from tests.engine.helpers import (
+    MADE_EXECUTABLE,
+    MIWG,
+    REMINDERS,
+    Ran,
+    made_executable,
+    miwg,
+)
 
-MIWG = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "miwg"
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-TEST_TOPIC = "test.echo"
 STEP_LIMIT = 60
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def miwg(name: str) -> bytes:
-    path = MIWG / name
-    if not path.is_file():
-        message = f"the MIWG reference models are missing: {path} (expected at ../shared/conformance/miwg)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return path.read_bytes()
 
 
 # ---- what each problem is about, so a refusal can be compared with what the model holds ---------------------
@@ -92,56 +79,6 @@ def assert_located(problems: list[Problem], name: str, data: bytes) -> None:
         assert problem.line in lines, f"{problem}: the element is on line {found[0].sourceline}"
 
 
-# ---- made executable: edits in place, so every line number stays the one of the drawn file ------------------
-def made_executable(data: bytes) -> tuple[bytes, set[str]]:
-    """The model with every process executable, a role on every human step without one and a topic on every
-    handler task without one; returns it and the topics its tasks name."""
-    root = parse_xml(data)
-    text = data.decode("utf-8")
-    starts = [0]
-    for line in text.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-    edits: list[tuple[int, int, str]] = []
-
-    def start_tag(el: etree._Element) -> tuple[int, int]:
-        qname = f"{el.prefix}:{etree.QName(el).localname}" if el.prefix else etree.QName(el).localname
-        begin = text.index(f"<{qname}", starts[el.sourceline - 1])
-        return begin + 1 + len(qname), text.index(">", begin)
-
-    def add(el: etree._Element, attribute: str) -> None:
-        at, _ = start_tag(el)
-        edits.append((at, at, f' xmlns:jc="{CAMUNDA}" jc:{attribute}'))
-
-    ns = {"bpmn": BPMN}
-    for process in root.iterfind(".//bpmn:process", ns):
-        at, end = start_tag(process)
-        found = re.search(r'\bisExecutable\s*=\s*"[^"]*"', text[at:end])
-        if found:
-            edits.append((at + found.start(), at + found.end(), 'isExecutable="true"'))
-        else:
-            edits.append((at, at, ' isExecutable="true"'))
-    in_lane = {  # a lane's name is the role of the tasks in it
-        ref.text.strip()
-        for ref in root.iterfind(".//bpmn:lane/bpmn:flowNodeRef", ns)
-        if ref.text and (ref.getparent().get("name") or "").strip()
-    }
-    for task in root.xpath("//bpmn:userTask | //bpmn:manualTask | //bpmn:task", namespaces=ns):
-        if not task.get(f"{{{CAMUNDA}}}candidateGroups") and task.get("id") not in in_lane:
-            add(task, 'candidateGroups="staff"')
-    topics = set()
-    for task in root.xpath("//bpmn:serviceTask | //bpmn:businessRuleTask | //bpmn:sendTask", namespaces=ns):
-        topic = task.get(f"{{{CAMUNDA}}}topic")
-        sends_message = task.get("messageRef") or task.find(f"{{{BPMN}}}messageEventDefinition") is not None
-        if topic:
-            topics.add(topic)
-        elif not (etree.QName(task).localname == "sendTask" and sends_message):
-            add(task, f'topic="{TEST_TOPIC}"')
-            topics.add(TEST_TOPIC)
-    for begin, end, new in sorted(edits, reverse=True):
-        text = text[:begin] + new + text[end:]
-    return text.encode("utf-8"), topics
-
-
 # ---- running -----------------------------------------------------------------------------------------------
 @dataclass
 class Run:
@@ -178,7 +115,7 @@ def drive(runtime: Runtime, clock: FrozenClock, process_id: str) -> Run:
             assert instance is not None
             tasks = s.execute(
                 select(HumanTask)
-                .where(HumanTask.instance_id == iid, HumanTask.state.in_(("ready", "claimed")))
+                .where(HumanTask.instance_id == iid, HumanTask.state.in_(OPEN_TASK_STATES))
                 .order_by(HumanTask.id)
             ).scalars()
             task = next(iter(tasks), None)
@@ -287,49 +224,6 @@ AS_DRAWN_WARNINGS: dict[str, dict[str, int]] = {
 }
 
 
-@dataclass(frozen=True)
-class Ran:
-    status: str
-    steps: list[str]  # "task <name>" completed / "timer <element id>" fired, in order
-    calls: list[tuple[str, str]]  # (topic, element) of every handler call, in order
-
-
-REMINDERS = [("emailService", "SendTask_SendReminderEmail")] * 6
-# Made executable: refused for what Jornada does not run (non-Python conditions, unconditioned gateway flows,
-# implicit splits after a task, empty timers, an empty sub-process), or run to the end.
-MADE_EXECUTABLE: dict[str, dict[str, int] | Ran] = {
-    # start -> Task 1 -> Task 2 -> Task 3 -> end
-    "A.1.0.bpmn": Ran("completed", ["task Task 1", "task Task 2", "task Task 3"], []),
-    "A.2.0.bpmn": {"flow without condition": 3},  # 'Gateway (Split Flow)': 3 flows, no default
-    # Task 2 and Task 4: a conditional and a default flow each; the split gateway: 2 empty conditions + default
-    "A.2.1.bpmn": {"split without gateway": 2, "flow without condition": 2},
-    "A.3.0.bpmn": {"empty sub-process": 1},  # 'Collapsed Sub-Process' holds nothing
-    "A.4.0.bpmn": {"split without gateway": 1},  # Task 3 -> both expanded sub-processes (implicit parallel split)
-    "A.4.1.bpmn": {"split without gateway": 1},
-    "B.1.0.bpmn": {"empty timer": 1, "flow without condition": 4},
-    # inclusive 1 + exclusive 1 + exclusive 2
-    "B.2.0.bpmn": {"flow without condition": 4, "empty timer": 4},
-    "C.1.0.bpmn": {"empty timer": 1},  # Team-Assistant pool: a timer without time
-    "C.1.1.bpmn": {"condition not Python": 4},
-    "C.2.0.bpmn": {"flow without condition": 6},  # 'Retry?', 'Payment accepted?', 'Done Shopping?'
-    "C.3.0.bpmn": {"condition not Python": 1, "flow without condition": 6},
-    # 'Contract terms accepted ?', 'All necessary data available?'; Employee Details, User Management, Payroll
-    "C.4.0.bpmn": {"flow without condition": 4},
-    "C.5.0.bpmn": {"flow without condition": 12},  # 6 yes/no gateways
-    "C.6.0.bpmn": {"empty timer": 2},
-    "C.7.0.bpmn": {"flow without condition": 2},  # 'Advertisement approved?'
-    "C.8.0.bpmn": {"condition not Python": 3},
-    "C.8.1.bpmn": {"expression not supported": 3},
-    "C.9.0.bpmn": {"unknown called process": 1},
-    # request document (handler), wait for the answer: a daily reminder (R6/P1D, non-interrupting) six times,
-    # after a week (P7D, interrupting) call the customer, end
-    "C.9.1.bpmn": Ran(
-        "completed",
-        [*["timer BoundaryEvent_1"] * 6, "timer BoundaryEvent_2", "task Call customer"],
-        [("emailService", "SendTask_RequestDocument"), *REMINDERS],
-    ),
-    "C.9.2.bpmn": {"multi-instance without collection": 1, "unknown called process": 1},
-}
 # Made executable, warned about: the data stores (Employee Details, User Management, Payroll; Bank System,
 # Customer Data) are drawn only.
 MADE_EXECUTABLE_WARNINGS: dict[str, dict[str, int]] = {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import DeployError, FrozenClock, Runtime, Store
+from engine import OPEN_TASK_STATES, DeployError, FrozenClock, Runtime, Store
 from engine._outbox import LogTransport
 from engine._sandbox import Sandbox
 from engine.models import (
@@ -24,47 +24,9 @@ from engine.models import (
 )
 from processes import build_registry
 from tests.bpmn_builder import HEADER
+from tests.engine.helpers import DMN13, dmn, rule
 
 ZEEBE = 'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"'
-DMN13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"
-
-
-def rule(rule_id: str, segment: str, mrr: str, discount: str) -> str:
-    return (
-        f'<rule id="{rule_id}">'
-        f'<inputEntry id="{rule_id}_s"><text>{segment}</text></inputEntry>'
-        f'<inputEntry id="{rule_id}_m"><text>{mrr}</text></inputEntry>'
-        f'<outputEntry id="{rule_id}_d"><text>{discount}</text></outputEntry></rule>\n'
-    )
-
-
-def dmn(
-    rules: str = "",
-    *,
-    decision_id: str = "discount",
-    hit_policy: str = "FIRST",
-    namespace: str = DMN13,
-    extra: str = "",
-) -> bytes:
-    """A "discount" decision table on customer segment and MRR (the first matching rule wins)."""
-    rules = rules or (
-        rule("r1", '"enterprise"', "&gt;= 1000", "15") + rule("r2", '"smb"', "-", "5") + rule("r3", "-", "-", "0")
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<definitions xmlns="{namespace}" id="pricing" name="Pricing" namespace="http://jornada.test/dmn">\n'
-        f'<decision id="{decision_id}" name="Discount">\n'
-        f'<decisionTable id="{decision_id}_table" hitPolicy="{hit_policy}">\n'
-        '<input id="in_segment" label="Segment"><inputExpression id="ie_segment" typeRef="string">'
-        "<text>segment</text></inputExpression></input>\n"
-        '<input id="in_mrr" label="MRR"><inputExpression id="ie_mrr" typeRef="number">'
-        "<text>mrr</text></inputExpression></input>\n"
-        '<output id="out_discount" name="discount" typeRef="number"/>\n'
-        + rules
-        + "</decisionTable>\n</decision>\n"
-        + extra
-        + "</definitions>\n"
-    ).encode()
 
 
 def model(reference: str = 'camunda:decisionRef="discount"', inner: str = "", header: str = HEADER) -> bytes:
@@ -93,7 +55,7 @@ def model(reference: str = 'camunda:decisionRef="discount"', inner: str = "", he
 def ready_step(runtime: Runtime, iid: str) -> HumanTask | None:
     with runtime.store.session() as s:
         return s.execute(
-            select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.state.in_(("ready", "claimed")))
+            select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.state.in_(OPEN_TASK_STATES))
         ).scalar_one_or_none()
 
 

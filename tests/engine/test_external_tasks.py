@@ -13,30 +13,7 @@ from engine import FrozenClock, Runtime
 from engine._errors import ConflictError, DeployError, FormValidationError, NotFound
 from engine._external import BadExternalTaskRequest, TopicRequest
 from engine.models import AuditEvent, ExternalTask, HumanTask
-from tests.bpmn_builder import flow, process, user_task
-
-ERRORS = '<bpmn:error id="err_missing" name="Missing" errorCode="NOT_FOUND"/>\n'
-
-
-def enrich_model(topic: str = 'camunda:type="external" camunda:topic="crm.enrich"') -> bytes:
-    """start -> enrich (external, a boundary error NOT_FOUND -> fix) -> review -> end."""
-    return process(
-        "crm_enrich",
-        '<bpmn:startEvent id="start"/>\n'
-        f'<bpmn:serviceTask id="enrich" name="Enrich from CRM" {topic}/>\n'
-        '<bpmn:boundaryEvent id="missing" attachedToRef="enrich">'
-        '<bpmn:errorEventDefinition errorRef="err_missing"/></bpmn:boundaryEvent>\n'
-        + user_task("review", "Review", fields='<camunda:formField id="note" label="Note" type="string"/>')
-        + user_task("fix", "Fix the CRM record")
-        + '<bpmn:endEvent id="end"/>\n<bpmn:endEvent id="end_fix"/>\n'
-        + flow("f1", "start", "enrich")
-        + flow("f2", "enrich", "review")
-        + flow("f3", "review", "end")
-        + flow("f4", "missing", "fix")
-        + flow("f5", "fix", "end_fix"),
-        ERRORS,
-    )
-
+from tests.engine.helpers import enrich_model
 
 ENRICH = TopicRequest("crm.enrich", lock_duration_ms=60_000)
 

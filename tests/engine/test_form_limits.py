@@ -14,7 +14,7 @@ from engine import DeployError, FormValidationError, Runtime
 from engine import _forms as forms
 from engine.models import HumanTask
 from tests.bpmn_builder import flow, process, user_task
-from tests.conftest import BPMN_DIR
+from tests.helpers import BPMN_DIR
 
 
 def field(field_id: str, *constraints: tuple[str, str]) -> str:

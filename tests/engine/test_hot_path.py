@@ -21,7 +21,7 @@ from engine._store import sqlite_settings
 from engine.models import AuditEvent, Outbox, ProcessInstance, TaskKpi, UTCDateTime, core
 from processes import build_registry
 from tests.bpmn_builder import flow, linear, process
-from tests.engine.test_runtime_basics import open_tasks
+from tests.engine.helpers import open_tasks
 
 MOMENT = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 

@@ -16,8 +16,7 @@ from engine._sandbox import Sandbox
 from engine.models import AuditEvent, Timer
 from processes import build_registry
 from tests.bpmn_builder import flow, process, user_task
-from tests.engine.test_runtime_basics import instance, open_tasks
-from tests.engine.test_timers_and_alerts import WAIT, timers
+from tests.engine.helpers import WAIT, instance, open_tasks, timers
 
 
 def timer_process(process_id: str, expression: str) -> bytes:

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import func, select
 
 from engine import FormValidationError, FrozenClock, InvalidState, NotFound, Runtime
-from engine.models import AuditEvent, HumanTask, TaskKpi, Timer
+from engine.models import HumanTask, TaskKpi, Timer
 from tests.bpmn_builder import flow, linear, process, user_task
-from tests.engine.test_runtime_basics import instance
-
-FAILING = process(
-    "scored",
-    '<bpmn:startEvent id="start"/>'
-    + user_task("enter", "Enter health")
-    + '<bpmn:scriptTask id="score" name="Score account" scriptFormat="python">'
-    "<bpmn:script>score = health * 2</bpmn:script></bpmn:scriptTask>"
-    + user_task("review", "Review score")
-    + '<bpmn:endEvent id="end"/>'
-    + flow("f1", "start", "enter")
-    + flow("f2", "enter", "score")
-    + flow("f3", "score", "review")
-    + flow("f4", "review", "end"),
-)
+from tests.engine.helpers import FAILING, events, instance, open_task, snapshot, tasks
 
 CHILD = process(
     "child",
@@ -72,39 +56,6 @@ REMINDED_LATER = process(
     + flow("f2", "call", "end")
     + flow("f3", "remind", "reminded_end"),
 )
-
-
-# -- helpers -------------------------------------------------------------------------------------------------
-def tasks(runtime: Runtime, iid: str) -> list[tuple[str, str, str | None]]:
-    """(element, state, completed_by) of every human_task row of the instance, oldest first."""
-    with runtime.store.session() as s:
-        rows = s.execute(select(HumanTask).where(HumanTask.instance_id == iid).order_by(HumanTask.id)).scalars()
-        return [(r.element_id, r.state, r.completed_by) for r in rows]
-
-
-def open_task(runtime: Runtime, iid: str, element: str) -> HumanTask:
-    with runtime.store.session() as s:
-        return s.execute(
-            select(HumanTask).where(
-                HumanTask.instance_id == iid, HumanTask.element_id == element, HumanTask.state.in_(("ready", "claimed"))
-            )
-        ).scalar_one()
-
-
-def events(runtime: Runtime, iid: str, action: str) -> list[tuple[str, dict]]:
-    with runtime.store.session() as s:
-        query = select(AuditEvent).where(AuditEvent.instance_id == iid, AuditEvent.action == action)
-        rows = s.execute(query.order_by(AuditEvent.seq)).scalars()
-        return [(e.actor, json.loads(e.payload)) for e in rows]
-
-
-def snapshot(runtime: Runtime, iid: str) -> tuple:
-    """Everything an operation on ``iid`` could change."""
-    row = instance(runtime, iid)
-    with runtime.store.session() as s:
-        audit_count = s.execute(select(func.count()).select_from(AuditEvent)).scalar()
-        timers = s.execute(select(Timer.task_id, Timer.due_at).where(Timer.instance_id == iid)).all()
-    return row.version, row.status, row.state_json, tasks(runtime, iid), audit_count, timers
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import DeployError, FrozenClock, Problem, Runtime, Store
+from engine import OPEN_TASK_STATES, DeployError, FrozenClock, Problem, Runtime, Store
 from engine._outbox import LogTransport
 from engine._sandbox import Sandbox
 from engine.models import AuditEvent, HumanTask, HumanTaskGroup, ProcessInstance
@@ -64,7 +64,7 @@ def run_to_end(runtime: Runtime, process_id: str = "drawn", data: dict | None = 
             assert instance is not None
             rows = s.execute(
                 select(HumanTask)
-                .where(HumanTask.instance_id == iid, HumanTask.state.in_(("ready", "claimed")))
+                .where(HumanTask.instance_id == iid, HumanTask.state.in_(OPEN_TASK_STATES))
                 .order_by(HumanTask.id)
             ).scalars()
             task = next(iter(rows), None)

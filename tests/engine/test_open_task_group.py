@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import FrozenClock, Runtime
+from engine import OPEN_TASK_STATES, FrozenClock, Runtime
 from engine.models import HumanTask, HumanTaskGroup, OpenTaskGroup
 from tests.bpmn_builder import flow, linear, process, user_task
-from tests.engine.test_alert_resolution import DEADLINE
-from tests.engine.test_runtime_basics import open_tasks
+from tests.engine.helpers import DEADLINE, open_tasks
 
 # one step of two groups, with a priority, then a step of one group
 SHARED = process(
@@ -48,7 +47,7 @@ def expected_rows(runtime: Runtime) -> set[Row]:
         found = s.execute(
             select(HumanTaskGroup.group_name, HumanTask.id, HumanTask.due_at, HumanTask.priority, HumanTask.process_id)
             .join(HumanTask, HumanTask.id == HumanTaskGroup.human_task_id)
-            .where(HumanTask.state.in_(("ready", "claimed")))
+            .where(HumanTask.state.in_(OPEN_TASK_STATES))
         )
         return {tuple(row) for row in found}  # type: ignore[misc]
 

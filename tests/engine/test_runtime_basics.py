@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
 from engine import ConflictError, FormValidationError, InvalidState, PermissionDenied, Runtime
-from engine.models import AuditEvent, HumanTask, ProcessInstance, TaskKpi
+from engine.models import AuditEvent, TaskKpi
 from tests.bpmn_builder import flow, linear, process, user_task
+from tests.engine.helpers import instance, open_tasks
 
 FIELDS = (
     '<camunda:formField id="amount" label="Amount" type="long">'
@@ -26,22 +29,6 @@ GATEWAY = process(
     + flow("f_small", "gw", "end_small")
     + flow("f3", "review", "end_big"),
 )
-
-
-def open_tasks(runtime: Runtime, instance_id: str) -> list[HumanTask]:
-    with runtime.store.session() as s:
-        return list(
-            s.execute(
-                select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state.in_(("ready", "claimed")))
-            ).scalars()
-        )
-
-
-def instance(runtime: Runtime, instance_id: str) -> ProcessInstance:
-    with runtime.store.session() as s:
-        found = s.get(ProcessInstance, instance_id)
-        assert found is not None
-        return found
 
 
 def test_a_started_instance_shows_its_first_human_task_in_the_inbox(runtime: Runtime) -> None:
@@ -176,3 +163,71 @@ def test_a_call_activity_runs_the_latest_version_of_the_called_process_even_from
     assert [t.name for t in open_tasks(runtime, second)] == ["Work v2"]
     [old] = open_tasks(runtime, first)  # a running instance keeps the version it started with
     assert runtime.complete(old.id, actor="bob") == "completed"
+
+
+def _drive_to_end(rt: Runtime) -> tuple[str, str]:
+    """Start ``approve`` and complete its two tasks; (status after the last completion, final status)."""
+    iid = rt.start("approve", actor="alice", customer_id="C-1")
+    [task] = open_tasks(rt, iid)
+    rt.complete(task.id, actor="fin", data={"amount": "500"})
+    [review] = open_tasks(rt, iid)
+    return rt.complete(review.id, actor="lead"), instance(rt, iid).status
+
+
+def test_without_the_live_cache_every_step_rebuilds_the_workflow_from_json_with_the_same_result(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine._specs
+
+    loads: list[str] = []
+    real_load = engine._specs.load
+
+    def counting_load(state_json: str, pair: engine._specs.SpecPair) -> object:
+        loads.append(state_json)
+        return real_load(state_json, pair)
+
+    monkeypatch.setattr(engine._specs, "load", counting_load)
+    runtime.deploy({"approve.bpmn": GATEWAY}, actor="designer")
+    cached = _drive_to_end(runtime)
+    assert loads == []  # the kept workflows served both completions
+
+    uncached_rt = Runtime(
+        runtime.store,
+        runtime.handlers,
+        clock=runtime.clock,
+        config=runtime.config,
+        sandbox=runtime.sandbox,
+        live_cache=False,
+    )
+    uncached = _drive_to_end(uncached_rt)
+    assert uncached == cached == ("completed", "completed")
+    assert len(loads) == 2  # one deserialization per completion, nothing kept between them
+    assert uncached_rt.live.check_out("any", 0) is None
+
+
+def test_scrubbing_finished_instances_erases_their_data_keeps_their_path_and_is_audited(runtime: Runtime) -> None:
+    runtime.deploy({"approve.bpmn": GATEWAY}, actor="designer")
+    iid = runtime.start("approve", actor="alice", customer_id="C-1", data={"secret": "Rua das Flores 12"})
+    [task] = open_tasks(runtime, iid)
+    runtime.complete(task.id, actor="fin", data={"amount": 5})
+    before = json.loads(instance(runtime, iid).state_json)
+    still_open = runtime.start("approve", actor="alice", customer_id="C-1", data={"secret": "kept"})
+
+    with runtime.unit() as u:
+        runtime.scrub_instances(u, [iid], keep=("customer_id",), actor="dpo")
+    with pytest.raises(InvalidState, match="only a finished one is scrubbed"), runtime.unit() as u:
+        runtime.scrub_instances(u, [still_open], keep=(), actor="dpo")
+
+    row = instance(runtime, iid)
+    after = json.loads(row.state_json)
+    assert "Rua das Flores" not in row.state_json and "kept" in instance(runtime, still_open).state_json
+    assert {t["state"] for t in after["tasks"].values()} == {t["state"] for t in before["tasks"].values()}
+    assert after["tasks"].keys() == before["tasks"].keys()  # the path it took stays
+    assert row.status == "completed"
+    with runtime.store.session() as s:
+        [scrubbed] = s.execute(select(AuditEvent).where(AuditEvent.action == "instance_data_scrubbed")).scalars()
+    assert (scrubbed.instance_id, scrubbed.actor, json.loads(scrubbed.payload)) == (
+        iid,
+        "dpo",
+        {"kept": ["customer_id"]},
+    )

@@ -92,7 +92,8 @@ def test_a_batch_after_events_appended_elsewhere_links_to_the_moved_head(
     clock.advance(days=1, minutes=1)
     assert len(sweep(lin)) == 2  # this connection's head hint is now the sweep's last event
     other = Store(database_url)  # another process appends meanwhile
-    with other.transaction() as session:
+    with other.unit() as unit:
+        session = unit.session
         audit.append(session, at=clock.now(), actor="x", action="note", payload={})
     other.dispose()
     clock.advance(days=2)

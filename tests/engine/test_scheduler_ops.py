@@ -18,7 +18,7 @@ from engine._heartbeat import Heartbeat, release, scheduler_state
 from engine._logs import CHATTY, JsonFormatter, LogfmtFormatter, configure, timed
 from engine._scheduler import build_scheduler, run_once
 from engine.models import SchedulerHeartbeat
-from tests.engine.test_timers_and_alerts import WAIT
+from tests.engine.helpers import WAIT
 
 
 def heartbeats(runtime: Runtime) -> list[tuple[str, Any, Any, str]]:

@@ -19,8 +19,8 @@ from engine.models import Alert, AuditEvent, Outbox
 from processes import build_registry
 from processes.customers import create_customer
 from tests.bpmn_builder import linear
-from tests.conftest import ROOT
-from tests.engine.test_timers_and_alerts import WAIT
+from tests.engine.helpers import WAIT
+from tests.helpers import ROOT
 
 N = 12
 pytestmark = pytest.mark.postgres

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import backend
+from tests.helpers import backend
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "scheduler_scale.py"
 

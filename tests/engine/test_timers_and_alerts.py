@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine import FrozenClock, Runtime
-from engine.models import Alert, AuditEvent, Outbox, Timer
+from engine.models import Alert, AuditEvent, Outbox
 from tests.bpmn_builder import flow, linear, process, user_task
-from tests.engine.test_runtime_basics import instance, open_tasks
+from tests.engine.helpers import WAIT, instance, open_tasks, timers
 
 BOUNDARY = process(
     "call_customer",
@@ -30,23 +30,6 @@ BOUNDARY = process(
     + flow("f5", "sla", "escalate")
     + flow("f6", "escalate", "end_esc"),
 )
-
-WAIT = process(
-    "wait",
-    '<bpmn:startEvent id="start"/><bpmn:intermediateCatchEvent id="pause" name="Two days">'
-    "<bpmn:timerEventDefinition><bpmn:timeDuration>delay</bpmn:timeDuration></bpmn:timerEventDefinition>"
-    "</bpmn:intermediateCatchEvent>"
-    + user_task("after", "After the pause")
-    + '<bpmn:endEvent id="end"/>'
-    + flow("f1", "start", "pause")
-    + flow("f2", "pause", "after")
-    + flow("f3", "after", "end"),
-)
-
-
-def timers(runtime: Runtime) -> list[tuple[str, str]]:
-    with runtime.store.session() as s:
-        return [(t.element_id, t.due_at.isoformat()) for t in s.execute(select(Timer).order_by(Timer.due_at)).scalars()]
 
 
 def test_an_intermediate_timer_reads_its_duration_from_data_and_fires_only_when_due(

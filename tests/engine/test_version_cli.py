@@ -8,9 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.bpmn_builder import linear
-from tests.engine import test_cli
-
-cli = test_cli.cli  # the fixture
 
 
 def test_instances_migrate_previews_then_moves_the_movable_ones(

@@ -13,20 +13,7 @@ from engine._versions import InvalidMigration
 from engine.models import HumanTaskGroup, OpenTaskGroup, ProcessInstance, Timer
 from processes import build_registry
 from tests.bpmn_builder import flow, linear, process, user_task
-from tests.engine.test_interventions import events, open_task, snapshot, tasks
-from tests.engine.test_runtime_basics import instance
-
-FIELD = '<camunda:formField id="note" label="Note" type="string"/>'
-
-
-def without(process_id: str, *names: str) -> bytes:
-    """start -> each of ``names`` (user tasks named like linear()'s) -> end."""
-    body = '<bpmn:startEvent id="start"/>\n'
-    previous = "start"
-    for name in names:
-        body += user_task(name, f"Step {name[1:]}", "csm", FIELD) + flow(f"f_{name}", previous, name)
-        previous = name
-    return process(process_id, body + '<bpmn:endEvent id="end"/>\n' + flow("f_end", previous, "end"))
+from tests.engine.helpers import complete, events, instance, open_task, snapshot, tasks, without
 
 
 def timed(process_id: str, duration: str, after: str = "") -> bytes:
@@ -89,10 +76,6 @@ def parent(extra: bool) -> bytes:
     else:
         body += flow("f3", "call", "end")
     return process("parent", body)
-
-
-def complete(runtime: Runtime, iid: str, element: str) -> str:
-    return runtime.complete(open_task(runtime, iid, element).id, actor="sam", data={"note": element})
 
 
 def definition_version(runtime: Runtime, iid: str) -> int:

@@ -1,3 +1,5 @@
+"""Process fixtures: the runtime without its live-workflow cache and a driver with every shipped model deployed."""
+
 from __future__ import annotations
 
 import pytest
@@ -5,6 +7,13 @@ import pytest
 from engine import FrozenClock, Runtime
 from engine._outbox import LogTransport
 from tests.processes.helpers import Driver
+
+
+@pytest.fixture
+def live_cache() -> bool:
+    """No live-workflow cache: every step rebuilds the workflow from the JSON the previous step saved, so the
+    save/load round trip is tested at every step of every shipped process, not only by the restart tests."""
+    return False
 
 
 @pytest.fixture

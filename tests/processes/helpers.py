@@ -14,11 +14,11 @@ from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import FrozenClock, Runtime
+from engine import OPEN_TASK_STATES, FrozenClock, Runtime
 from engine._outbox import LogTransport
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.customers import Customer, Invoice, create_customer
-from tests.conftest import BPMN_DIR
+from tests.helpers import BPMN_DIR
 
 CUSTOMER = "C-1"
 EMAIL = "cs@acme.example"
@@ -146,7 +146,7 @@ class Driver:
 
     # -- human tasks -------------------------------------------------------------------------------------
     def open_tasks(self, instance_id: str | None = None) -> list[HumanTask]:
-        query = select(HumanTask).where(HumanTask.state.in_(("ready", "claimed"))).order_by(HumanTask.id)
+        query = select(HumanTask).where(HumanTask.state.in_(OPEN_TASK_STATES)).order_by(HumanTask.id)
         if instance_id is not None:
             query = query.where(HumanTask.instance_id == instance_id)
         with self.runtime.store.session() as s:
@@ -225,3 +225,6 @@ class Driver:
     def mails(self) -> list[tuple[str, str]]:
         """(recipient, subject) of every mail sent through the outbox, in order."""
         return [(recipient, subject) for recipient, subject, _ in self.mail.sent]
+
+
+TICKET = {"subject": "Report export fails", "severity": "high", "channel": "email"}

@@ -7,9 +7,8 @@ from sqlalchemy import select
 
 from engine import MessageNotDelivered
 from processes.customers import MrrMovement
-from tests.processes.helpers import EMAIL, Driver
+from tests.processes.helpers import EMAIL, TICKET, Driver
 
-TICKET = {"subject": "Report export fails", "severity": "high", "channel": "email"}
 SURVEY = (EMAIL, "How did we do on your ticket?")
 
 

@@ -16,7 +16,7 @@ from processes import accounts
 from processes.customer_query import ListFilters, customers_page
 from processes.customers import Contact, Customer, CustomerError, MrrMovement
 from processes.health import HealthSnapshot
-from tests.conftest import BPMN_DIR, bpmn_files
+from tests.helpers import BPMN_DIR, bpmn_files
 
 ACME = {
     "id": "C-1",

@@ -161,7 +161,8 @@ def test_after_the_purge_no_table_column_or_file_holds_anything_the_customer_gav
 
 
 def test_a_mail_to_the_customer_not_sent_yet_is_not_sent_after_the_purge(driver: Driver, customer: str) -> None:
-    with driver.runtime.store.transaction() as s:  # queued, not sent yet (the mail server was down)
+    with driver.runtime.store.unit() as unit:  # queued, not sent yet (the mail server was down)
+        s = unit.session
         unsent = queue_mail(s, driver.clock.now(), CONTACT_ADDRESS, f"Hello {CONTACT}", f"Dear {CONTACT}, ...")
         s.execute(update(Outbox).where(Outbox.id == unsent).values(attempts=1, last_error="OSError: down"))
     delete(driver)
@@ -176,7 +177,8 @@ def test_a_mail_to_the_customer_not_sent_yet_is_not_sent_after_the_purge(driver:
 def test_the_purge_leaves_the_mails_of_a_customer_whose_name_merely_starts_alike(driver: Driver) -> None:
     with driver.runtime.unit() as u:
         create_customer(u.session, "C-7", "Acme 7", now=u.now, email="team@acme7.example")
-    with driver.runtime.store.transaction() as s:
+    with driver.runtime.store.unit() as unit:
+        s = unit.session
         now = driver.clock.now()
         mine = queue_mail(s, now, "team@acme7.example", "Welcome aboard, Acme 7!", "Hello Acme 7")
         theirs = queue_mail(s, now, "team@acme70.example", "Welcome aboard, Acme 70!", "Hello Acme 70")
@@ -200,7 +202,8 @@ def test_the_certificate_address_leaves_the_outbox_once_sent_or_given_up(driver:
     with driver.runtime.store.session() as s:
         assert s.execute(select(Outbox.recipient).where(Outbox.subject == certificate)).scalar_one() == FORGOTTEN
 
-    with driver.runtime.store.transaction() as s:
+    with driver.runtime.store.unit() as unit:
+        s = unit.session
         queue_mail(s, driver.clock.now(), "gone@example.org", "Certificate", "body", forget_recipient=True)
     sender = OutboxSender(driver.runtime.store, Failing(), driver.clock)
     for attempt in range(1, MAX_ATTEMPTS + 1):

@@ -17,8 +17,7 @@ from processes.customers import Contact, Customer
 from processes.events import PlaybookRun
 from processes.surveys import SurveyAnswer, SurveyLink
 from tests.bpmn_builder import flow, process, user_task
-from tests.processes.helpers import CUSTOMER, EMAIL, Driver
-from tests.processes.test_active import TICKET
+from tests.processes.helpers import CUSTOMER, EMAIL, TICKET, Driver
 
 TOKEN = re.compile(r"/survey/([A-Za-z0-9_.\-]+)")
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 T = TypeVar("T")
 STOP_SECONDS = 30.0  # a node gets this long to stop after SIGTERM before it is killed (gunicorn's graceful_timeout)

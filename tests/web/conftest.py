@@ -1,10 +1,11 @@
-"""Web fixtures: the app on the test database and clock, one user per role, signed-in test clients, and for
-browser tests a real HTTP server plus Debian's headless Chromium driven by Playwright."""
+"""Web fixtures: the shipped models deployed, the designer's client, the API's document and tokens, a model with
+versions to migrate between, and for browser tests a real HTTP server plus Debian's headless Chromium driven by
+Playwright. The app, one user per role and signed-in clients are in tests/web/fixtures.py (a plugin of
+tests/conftest.py, so the process tests reach them too); plain helpers are in tests/web/helpers.py."""
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,67 +18,17 @@ from werkzeug.serving import make_server
 
 import web.models  # noqa: F401  (the web tables join the schema the store fixture creates)
 from engine import Runtime
-from tests.conftest import BPMN_DIR, ROOT
-from web import create_app, users
-
-PASSWORD = "correct-horse-1"
-# name -> (roles, groups). "fin" is staff outside the csm/support groups, for the permission tests.
-PEOPLE: dict[str, tuple[list[str], list[str]]] = {
-    "sam": (["staff"], ["csm", "support"]),
-    "fin": (["staff"], ["finance"]),
-    "lea": (["lead"], ["cs_lead"]),
-    "dan": (["designer"], []),
-    "ada": (["auditor"], []),
-    "root": (["admin"], []),
-}
-ROLE_USER = {"staff": "sam", "lead": "lea", "designer": "dan", "auditor": "ada", "admin": "root"}
-SCREENSHOTS = ROOT / "var" / "screenshots"
-
-
-@pytest.fixture
-def app(runtime: Runtime, config: dict) -> Flask:
-    settings = {**config, "web": {**config["web"], "cookie_secure": False, "secret_key": "test-secret"}}
-    app = create_app(settings, runtime=runtime)
-    app.config["TESTING"] = True
-    return app
-
-
-@pytest.fixture
-def people(runtime: Runtime) -> dict[str, int]:
-    """The users of PEOPLE, by name → id."""
-    return {
-        name: users.add_user(runtime, name, PASSWORD, roles=roles, groups=groups, actor="test")
-        for name, (roles, groups) in PEOPLE.items()
-    }
+from processes.customers import create_customer
+from tests.bpmn_builder import linear
+from tests.engine.helpers import complete, without
+from tests.helpers import BPMN_DIR
+from tests.web.helpers import PREFIX, BrowserPage
+from web.accounts import users
 
 
 @pytest.fixture
 def deployed(runtime: Runtime) -> None:
     runtime.deploy({p.name: p.read_bytes() for p in sorted(BPMN_DIR.glob("*.bpmn"))}, actor="test")
-
-
-def csrf_token(client: FlaskClient, path: str = "/profile") -> str:
-    html = client.get(path).get_data(as_text=True)
-    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert found, f"no CSRF token on {path}"
-    return found.group(1)
-
-
-def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> FlaskClient:
-    token = csrf_token(client, "/login")
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
-
-
-@pytest.fixture
-def client_for(app: Flask, people: dict[str, int]) -> Callable[[str], FlaskClient]:
-    """A signed-in test client for a user of PEOPLE."""
-
-    def make(username: str) -> FlaskClient:
-        return sign_in(app.test_client(), username)
-
-    return make
 
 
 # -- browser tests ---------------------------------------------------------------------------------------------
@@ -115,32 +66,6 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-class BrowserPage:
-    """A Playwright page that records console errors and failed requests, and saves named screenshots."""
-
-    def __init__(self, page: Any, base_url: str, test_name: str) -> None:
-        self.page, self.base_url, self.test_name = page, base_url, test_name
-        self.console_errors: list[str] = []
-        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.console_errors.append(f"page error: {e}"))
-
-    def goto(self, path: str) -> Any:
-        return self.page.goto(self.base_url + path)
-
-    def sign_in(self, username: str, password: str = PASSWORD) -> None:
-        self.goto("/login")
-        self.page.get_by_label("User name").fill(username)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name="Sign in").click()
-        self.page.wait_for_load_state()
-
-    def screenshot(self, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{self.test_name}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-
 @pytest.fixture
 def page(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[BrowserPage]:
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
@@ -149,3 +74,36 @@ def page(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iter
     yield wrapped
     context.close()
     assert not wrapped.console_errors, f"browser console errors: {wrapped.console_errors}"
+
+
+@pytest.fixture
+def designer(client_for: Callable[[str], FlaskClient], deployed: None) -> FlaskClient:
+    return client_for("dan")
+
+
+@pytest.fixture
+def doc(app: Flask) -> dict[str, Any]:
+    response = app.test_client().get(PREFIX + "/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def tokens(runtime: Runtime, people: dict[str, int]) -> dict[str, str]:
+    return {name: users.create_token(runtime, user_id, "tests", actor="root") for name, user_id in people.items()}
+
+
+@pytest.fixture
+def versions(runtime: Runtime) -> dict[str, str]:
+    """v1 (t1, t2) with one instance at t1 and one at t2; v2 adds t3; v3 drops t2."""
+    with runtime.store.session() as session:
+        for customer_id in ("C-1", "C-2"):
+            create_customer(session, customer_id, f"Customer {customer_id}", now=runtime.clock.now(), accesses=())
+        session.commit()
+    runtime.deploy({"p.bpmn": linear("p", 2)}, actor="designer")
+    found = {"at_t1": runtime.start("p", actor="sam", customer_id="C-1")}
+    found["at_t2"] = runtime.start("p", actor="sam", customer_id="C-2")
+    complete(runtime, found["at_t2"], "t1")
+    runtime.deploy({"p.bpmn": linear("p", 3)}, actor="designer")
+    runtime.deploy({"p.bpmn": without("p", "t1", "t3")}, actor="designer")
+    return found

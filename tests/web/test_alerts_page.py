@@ -15,8 +15,8 @@ from engine import FrozenClock, Runtime
 from engine.models import HumanTask
 from processes.customers import create_customer
 from tests.bpmn_builder import linear
-from tests.engine.test_runtime_basics import open_tasks
-from tests.web.conftest import csrf_token
+from tests.engine.helpers import open_tasks
+from tests.web.helpers import csrf_token
 
 Clients = Callable[[str], FlaskClient]
 

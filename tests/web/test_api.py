@@ -10,104 +10,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from engine import FrozenClock, Runtime
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.customers import create_customer
-from web import users
+from tests.web.helpers import PREFIX, Api
+from web.accounts import users
 from web.models import ApiToken
 
-PREFIX = "/api/v1"
 TRIAGE = {"severity": "high", "category": "bug"}
 TICKET = {"subject": "Export fails", "severity": "normal", "channel": "api"}
-
-
-# -- a client that checks every answer against the OpenAPI document --------------------------------------------
-def _type_ok(value: Any, kind: str) -> bool:
-    checks = {
-        "object": lambda v: isinstance(v, dict),
-        "array": lambda v: isinstance(v, list),
-        "string": lambda v: isinstance(v, str),
-        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-        "boolean": lambda v: isinstance(v, bool),
-        "null": lambda v: v is None,
-    }
-    return checks[kind](value)
-
-
-def conformance(value: Any, schema: dict[str, Any], doc: dict[str, Any], where: str = "$") -> list[str]:
-    """What in ``value`` breaks ``schema`` (type, enum, required, properties, items, oneOf, $ref)."""
-    if "$ref" in schema:
-        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-    if "oneOf" in schema:
-        fits = [conformance(value, option, doc, where) for option in schema["oneOf"]]
-        return [] if any(not f for f in fits) else [f"{where}: fits none of oneOf ({fits})"]
-    kinds = schema.get("type")
-    if kinds is not None:
-        kinds = [kinds] if isinstance(kinds, str) else kinds
-        if not any(_type_ok(value, kind) for kind in kinds):
-            return [f"{where}: {value!r} is not {kinds}"]
-    if "enum" in schema and value not in schema["enum"]:
-        return [f"{where}: {value!r} is not one of {schema['enum']}"]
-    problems: list[str] = []
-    if isinstance(value, dict):
-        problems += [f"{where}: missing {key!r}" for key in schema.get("required", []) if key not in value]
-        for key, item in value.items():
-            sub = schema.get("properties", {}).get(key, schema.get("additionalProperties"))
-            if isinstance(sub, dict):
-                problems += conformance(item, sub, doc, f"{where}.{key}")
-    if isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            problems += conformance(item, schema["items"], doc, f"{where}[{i}]")
-    return problems
-
-
-class Api:
-    """Calls the API with a bearer token; asserts the status and that the body matches the documented response."""
-
-    def __init__(self, client: FlaskClient, token: str | None, doc: dict[str, Any]) -> None:
-        self.client, self.token, self.doc = client, token, doc
-
-    def operation(self, method: str, path: str) -> dict[str, Any]:
-        bare = path.split("?")[0]
-        for template, operations in self.doc["paths"].items():
-            if re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", template), bare) and method.lower() in operations:
-                return operations[method.lower()]  # type: ignore[no-any-return]
-        raise AssertionError(f"{method} {path} is not in the OpenAPI document")
-
-    def call(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        response = self.client.open(PREFIX + path, method=method, headers=headers, **kwargs)
-        assert response.status_code == status, response.get_data(as_text=True)
-        documented = self.operation(method, path)["responses"]
-        assert str(status) in documented, f"{method} {path} answered {status}, which is not documented"
-        body = response.get_json()
-        schema = documented[str(status)]["content"]["application/json"]["schema"]
-        assert conformance(body, schema, self.doc) == [], body
-        return body
-
-    def get(self, path: str, status: int = 200) -> Any:
-        return self.call("GET", path, status)
-
-    def post(self, path: str, body: Any = None, status: int = 200, **kwargs: Any) -> Any:
-        if body is not None:
-            kwargs["json"] = body
-        return self.call("POST", path, status, **kwargs)
-
-
-@pytest.fixture
-def doc(app: Flask) -> dict[str, Any]:
-    response = app.test_client().get(PREFIX + "/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def tokens(runtime: Runtime, people: dict[str, int]) -> dict[str, str]:
-    return {name: users.create_token(runtime, user_id, "tests", actor="root") for name, user_id in people.items()}
 
 
 @pytest.fixture
@@ -125,7 +38,7 @@ def api(app: Flask, tokens: dict[str, str], doc: dict[str, Any], deployed: None,
 def start_ticket(api: Any) -> tuple[str, int]:
     """A support ticket for C-1 started by sam; returns (instance id, the triage task's id)."""
     created = api("sam").post("/instances", {"process_id": "support", "customer_id": "C-1", "data": TICKET}, 201)
-    tasks = api("sam").get(f"/tasks?view=group&instance={created['id']}")["tasks"]
+    tasks = api("sam").get(f"/tasks?view=groups&instance={created['id']}")["tasks"]
     assert [t["element_id"] for t in tasks] == ["triage_ticket"]
     return created["id"], tasks[0]["id"]
 
@@ -196,7 +109,8 @@ def test_a_browser_session_may_read_through_the_api_but_changes_need_a_token(api
 def test_a_revoked_token_gets_401(api: Any, runtime: Runtime, clock: FrozenClock) -> None:
     sam = api("sam")
     sam.get("/tasks")
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(ApiToken).values(revoked_at=clock.now()))
     sam.get("/tasks", 401)
 
@@ -236,7 +150,7 @@ def test_start_list_claim_and_complete_a_task(api: Any, runtime: Runtime) -> Non
         "instance_status": "running",
     }
     assert sam.get("/tasks?view=mine")["tasks"] == []
-    after = sam.get(f"/tasks?view=group&instance={instance_id}")["tasks"]
+    after = sam.get(f"/tasks?view=groups&instance={instance_id}")["tasks"]
     assert [t["element_id"] for t in after] == ["first_response"]
 
     with runtime.store.session() as s:
@@ -298,10 +212,24 @@ def test_staff_outside_the_tasks_groups_get_403_and_nothing_changes(api: Any, ru
         assert refused["message"] == (
             f"Task {task_id} (Triage ticket) belongs to the group(s) support; you are not a member of any of them."
         )
-    assert fin.get("/tasks?view=group")["tasks"] == []
+    assert fin.get("/tasks?view=groups")["tasks"] == []
+    assert fin.get("/tasks?view=group")["tasks"] == []  # the deprecated name of groups
     assert fin.get("/tasks?view=all", 403)["message"].startswith("view=all is for leads and admins")
     assert snapshot(runtime) == before
     assert [t["id"] for t in api("lea").get("/tasks?view=all")["tasks"]] == [task_id]
+
+
+def test_the_groups_view_keeps_its_deprecated_name_group(api: Any, doc: dict[str, Any]) -> None:
+    """ "groups" is the view's name, as on the inbox page; clients written for "group" get the same tasks."""
+    instance_id, task_id = start_ticket(api)
+    sam = api("sam")
+    groups = sam.get(f"/tasks?view=groups&instance={instance_id}")
+    group = sam.get(f"/tasks?view=group&instance={instance_id}")
+    assert [t["id"] for t in groups["tasks"]] == [t["id"] for t in group["tasks"]] == [task_id]
+    assert (groups["view"], group["view"]) == ("groups", "group")
+    described = str(next(p for p in doc["paths"]["/tasks"]["get"]["parameters"] if p["name"] == "view"))
+    assert "groups: open in my groups" in described
+    assert "group: deprecated name of groups" in described
 
 
 def test_roles_without_task_work_get_403(api: Any) -> None:
@@ -361,7 +289,7 @@ def test_malformed_json_and_wrong_types_are_refused_naming_the_field(api: Any, r
     }
     assert sam.post(f"/tasks/{task_id}/claim", {"assignee": "x"}, 422)["fields"] == {"assignee": "is not a known field"}
     assert sam.get("/tasks?view=everything&limit=0", 422)["fields"] == {
-        "view": "must be one of mine, group, all",
+        "view": "must be one of mine, groups, group, all",
         "limit": "must be at least 1",
     }
     assert sam.post("/instances", {"process_id": "no_such_process"}, 404)["error"] == "NotFound"
@@ -372,7 +300,7 @@ def test_malformed_json_and_wrong_types_are_refused_naming_the_field(api: Any, r
 def test_a_message_reaches_the_instance_waiting_for_it(api: Any, runtime: Runtime) -> None:
     sam = api("sam")
     welcome = sam.post("/instances", {"process_id": "welcome", "customer_id": "C-1"}, 201)["id"]
-    kickoff = sam.get(f"/tasks?view=group&instance={welcome}")["tasks"][0]["id"]
+    kickoff = sam.get(f"/tasks?view=groups&instance={welcome}")["tasks"][0]["id"]
     kickoff_form = {"kickoff_date": "2026-01-05", "attendees": 4, "goals_summary": "Weekly churn report"}
     sam.post(f"/tasks/{kickoff}/complete", {"data": kickoff_form})
 

@@ -3,6 +3,7 @@ the filtered rows and is itself audited, before/after values read side by side, 
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -14,11 +15,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from engine import FrozenClock, Runtime
+from engine import AUDIT_CSV_COLUMNS, FrozenClock, Runtime
 from engine import _audit as audit
+from engine._cli import audit_export
 from engine.models import AuditEvent
 from tests.processes.helpers import FORMS, Driver
-from web.audit import CSV_COLUMNS, PAGE_SIZE
+from tests.web.helpers import as_csv
+from web.audit import PAGE_SIZE
 
 STAFF = {"csm", "support"}
 
@@ -136,26 +139,8 @@ def export(client: FlaskClient, query: str) -> list[dict[str, str]]:
         r'attachment; filename="jornada-audit-\d{8}-\d{6}\.csv"', response.headers["Content-Disposition"]
     )
     reader = csv.DictReader(io.StringIO(response.get_data(as_text=True)))
-    assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
+    assert tuple(reader.fieldnames or ()) == AUDIT_CSV_COLUMNS
     return list(reader)
-
-
-def as_csv(event: AuditEvent) -> dict[str, str]:
-    payload = json.loads(event.payload)
-    return {
-        "seq": str(event.seq),
-        "at": event.at.isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "process_id": event.process_id or "",
-        "instance_id": event.instance_id or "",
-        "task_id": event.task_id or "",
-        "customer_id": event.customer_id or "",
-        "before": audit.canonical(payload["before"]) if "before" in payload else "",
-        "after": audit.canonical(payload["after"]) if "after" in payload else "",
-        "payload": event.payload,
-        "hash": event.hash,
-    }
 
 
 def test_the_csv_holds_exactly_the_filtered_rows_of_every_page_in_the_same_order(client_for, activity: Driver) -> None:
@@ -222,7 +207,8 @@ def test_the_banner_turns_red_naming_the_first_tampered_row(client_for, activity
     ada = client_for("ada")
     html = ada.get("/audit/").get_data(as_text=True)
     assert 'class="banner banner-ok chain-status"' in html
-    with activity.runtime.store.transaction() as s:
+    with activity.runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(payload='{"forged":true}'))
     html = ada.get("/audit/").get_data(as_text=True)
     assert 'class="banner banner-bad chain-status"' in html
@@ -279,7 +265,8 @@ def test_a_break_after_the_verified_mark_turns_the_banner_red_and_stops_the_mark
     with runtime.store.session() as s:
         mark = audit.verified_mark(s)
     probes(runtime, 5)
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         s.execute(update(AuditEvent).where(AuditEvent.seq == mark[0] + 2).values(actor="mallory"))
     for _ in range(2):  # not shown on the page (filtered out), and still red on the next load
         html = ada.get("/audit/?actor=nobody").get_data(as_text=True)
@@ -295,9 +282,32 @@ def test_deleting_the_newest_rows_turns_the_banner_red_naming_them(client_for, r
     ada = client_for("ada")
     probes(runtime, 10)
     ada.get("/audit/")
-    with runtime.store.transaction() as s:
+    with runtime.store.unit() as unit:
+        s = unit.session
         newest = audit.last_seq(s)
         s.execute(delete(AuditEvent).where(AuditEvent.seq > newest - 4))
     html = ada.get("/audit/").get_data(as_text=True)
     assert 'class="banner banner-bad chain-status"' in html
     assert f"Chain broken at event #{newest - 3}: rows {newest - 3}..{newest} are missing" in html
+
+
+def test_the_command_line_and_the_web_export_the_same_csv_for_the_same_events(
+    client_for, activity: Driver, tmp_path
+) -> None:
+    runtime = activity.runtime
+    with runtime.unit() as u:
+        audit.append(u.session, at=u.now, actor="=HYPERLINK(1)", action="probe_recorded", payload={"after": {"a": 1}})
+        target = u.session.execute(select(AuditEvent).where(AuditEvent.action == "instance_started")).scalars()
+        audit.redact(u.session, list(target)[:1], at=u.now, actor="root", reason="GDPR erasure C-1")
+    ada = client_for("ada")  # signing in is audited: before the CLI reads the trail
+    out = tmp_path / "cli.csv"
+    assert audit_export(runtime, argparse.Namespace(out=str(out))) == 0
+    cli_text = out.read_bytes().decode("utf-8")  # as written: CRLF line ends, like the download
+    response = ada.get("/audit/export.csv?order=oldest")
+    assert response.get_data(as_text=True) == cli_text
+    rows = list(csv.DictReader(io.StringIO(cli_text, newline="")))
+    assert [r["seq"] for r in rows] == [str(e.seq) for e in reversed(all_events(runtime)[1:])]
+    [probe] = [r for r in rows if r["action"] == "probe_recorded"]
+    assert (probe["actor"], probe["after"], probe["before"]) == ("'=HYPERLINK(1)", '{"a":1}', "")
+    redacted = next(r for r in rows if r["action"] == "instance_started")
+    assert (redacted["before"], redacted["after"]) == ("", "") and "GDPR erasure C-1" in redacted["payload"]

@@ -13,7 +13,7 @@ from engine import FrozenClock, Runtime
 from engine import _kpi as kpi
 from engine.models import Alert, AuditEvent
 from tests.processes.helpers import FORMS, Driver
-from tests.web.test_audit_pages import as_csv
+from tests.web.helpers import as_csv
 
 STEP = "confirm_contract_signed"
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from engine import Runtime
 from engine.models import AuditEvent
-from tests.web.conftest import PASSWORD, csrf_token, sign_in
+from tests.web.helpers import PASSWORD, csrf_token, sign_in
 from web.models import User
 
 

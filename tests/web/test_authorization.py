@@ -1,7 +1,7 @@
 """The authorization matrix: every route × every role → the expected answer, by page and by API.
 
-The expectations below are written out by hand (not derived from web.permissions), and every route of the app must
-appear in them, so a new route without a decision fails this test."""
+The expectations below are written out by hand (not derived from web.accounts.permissions), and every route of the
+app must appear in them, so a new route without a decision fails this test."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from engine import FrozenClock, Runtime
 from engine.models import Alert, HumanTask
 from processes import accounts
 from processes.customers import create_customer
-from tests.web.conftest import ROLE_USER, csrf_token, sign_in
-from web import users
+from tests.web.helpers import ROLE_USER, csrf_token, sign_in
+from web.accounts import users
 from web.models import SavedFilter
 
 ALL = {"staff", "lead", "designer", "auditor", "admin"}

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from engine import Runtime
 from processes.customers import Customer, create_customer
 from processes.events import ProductEvent
-from tests.web.conftest import csrf_token
-from web import users
+from tests.web.helpers import csrf_token
+from web.accounts import users
 
 Client = Callable[[str], FlaskClient]
 HUGE = ["18446744073709551616", "99999999999999999999", str(2**63), str(2**31), "9" * 5000]

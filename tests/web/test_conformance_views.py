@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import DeployError, Runtime
-from tests.engine.test_conformance import MADE_EXECUTABLE, MIWG, Ran, made_executable, miwg
-from tests.web.conftest import BrowserPage, csrf_token
+from tests.engine.helpers import MADE_EXECUTABLE, MIWG, Ran, made_executable, miwg
+from tests.web.helpers import BrowserPage, csrf_token
 from tests.web.on_file import customers_on_file
 
 

@@ -15,8 +15,8 @@ from engine import Runtime
 from engine.models import AuditEvent
 from processes.customers import Customer, MrrMovement
 from processes.health import HealthSnapshot
-from tests.web.test_api import PREFIX, Api
-from web import users
+from tests.web.helpers import PREFIX, Api
+from web.accounts import users
 
 ACME = {"id": "C-1", "name": "Acme", "segment": "enterprise", "mrr": 1200, "csm_owner": "sam", "currency": "BRL"}
 

@@ -24,7 +24,7 @@ from processes.events import record_event
 from processes.health import HealthSnapshot
 from processes.surveys import SurveyAnswer
 from processes.tickets import SupportTicket
-from tests.web.conftest import csrf_token
+from tests.web.helpers import csrf_token
 
 Client = Callable[[str], FlaskClient]
 TICKET = {"subject": "Export fails", "severity": "high"}

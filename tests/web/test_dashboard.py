@@ -20,10 +20,9 @@ from flask.testing import FlaskClient
 
 from engine import Runtime
 from processes.kpis import cs_kpis
-from tests.processes.cs_dataset import golden_dataset
-from tests.processes.test_cs_kpis_golden import CASES, IDS, Q1
-from web.cs_labels import FORMULAS
-from web.dashboard import shown
+from tests.processes.cs_dataset import CASES, IDS, Q1, golden_dataset
+from web.customers.dashboard import shown
+from web.customers.labels import FORMULAS
 
 CARD = re.compile(
     r'<div class="kpi-card" id="kpi-(?P<key>\w+)">\s*<span class="kpi-label">(?P<label>[^<]*)</span>\s*'
@@ -266,7 +265,7 @@ def test_leads_admins_and_auditors_read_it_staff_do_not(
 
 
 def test_a_lead_lands_on_the_dashboard(app: Flask, people: dict[str, int]) -> None:
-    from tests.web.conftest import sign_in
+    from tests.web.helpers import sign_in
 
     client = app.test_client()
     token_client = sign_in(client, "lea")

@@ -14,9 +14,9 @@ from babel.messages.pofile import read_po
 from engine import FrozenClock, Runtime
 from processes.customers import Customer, create_customer
 from processes.surveys import record_answer
-from tests.conftest import ROOT
-from tests.web.conftest import PASSWORD, BrowserPage
-from web import users
+from tests.helpers import ROOT
+from tests.web.helpers import PASSWORD, BrowserPage
+from web.accounts import users
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1400, "height": 900}
@@ -26,8 +26,8 @@ KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None}
 SOURCES = [
     (ROOT / "web" / "templates" / "dashboard" / "index.html", "jinja2"),
     (ROOT / "web" / "templates" / "base.html", "jinja2"),
-    (ROOT / "web" / "cs_labels.py", "python"),
-    (ROOT / "web" / "dashboard.py", "python"),
+    (ROOT / "web" / "customers" / "labels.py", "python"),
+    (ROOT / "web" / "customers" / "dashboard.py", "python"),
 ]
 SAME_IN_BOTH = {"NPS", "MRR", "ARPA", "LTV", "CSAT", "CES", "CSV", "Jornada"}
 

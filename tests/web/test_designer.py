@@ -3,74 +3,33 @@ uploads, downloads, the template, the version comparison, and who may open it.""
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import Runtime
 from engine.models import AuditEvent, HumanTask, ProcessDefinition
-from tests.conftest import BPMN_DIR
-from tests.web.conftest import csrf_token
+from tests.helpers import BPMN_DIR
+from tests.web.helpers import (
+    SUPPORT,
+    TRIAGE_STUCK,
+    audit_actions,
+    count,
+    csrf_token,
+    drafts,
+    post_xml,
+    upload,
+    versions,
+)
 from tests.web.on_file import customers_on_file
 from web.models import ProcessDraft
 
-SUPPORT = (BPMN_DIR / "support.bpmn").read_text()
-TRIAGE_STUCK = '<camunda:property name="sla_stuck" value="PT4H"/>'
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE definitions [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">&secret;</bpmn:definitions>
 """
-
-
-@pytest.fixture
-def designer(client_for: Callable[[str], FlaskClient], deployed: None) -> FlaskClient:
-    return client_for("dan")
-
-
-def post_xml(client: FlaskClient, path: str, xml: str | bytes) -> Any:
-    """What the editor's JavaScript does: the model as the body, CSRF in the X-CSRFToken header, JSON back."""
-    token = csrf_token(client, "/designer/")
-    headers = {"X-CSRFToken": token, "Accept": "application/json", "Content-Type": "application/xml"}
-    return client.post(path, data=xml, headers=headers)
-
-
-def upload(client: FlaskClient, name: str, data: bytes, *, json: bool = False, into: str = "") -> Any:
-    token = csrf_token(client, "/designer/")
-    form = {"csrf_token": token, "file": (io.BytesIO(data), name), "into": into}
-    headers = {"Accept": "application/json"} if json else {}
-    return client.post("/designer/upload", data=form, headers=headers, content_type="multipart/form-data")
-
-
-def versions(runtime: Runtime, process_id: str) -> list[tuple[int, str]]:
-    with runtime.store.session() as s:
-        rows = s.execute(
-            select(ProcessDefinition.version, ProcessDefinition.deployed_by)
-            .where(ProcessDefinition.process_id == process_id)
-            .order_by(ProcessDefinition.version)
-        )
-        return [(v, who) for v, who in rows]
-
-
-def audit_actions(runtime: Runtime, action: str) -> list[tuple[str, str | None, dict]]:
-    with runtime.store.session() as s:
-        rows = s.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars()
-        return [(e.actor, e.process_id, json.loads(e.payload)) for e in rows]
-
-
-def drafts(runtime: Runtime) -> list[tuple[str, str]]:
-    with runtime.store.session() as s:
-        return [(d.process_id, d.saved_by) for d in s.execute(select(ProcessDraft)).scalars()]
-
-
-def count(runtime: Runtime, table: Any) -> int:
-    with runtime.store.session() as s:
-        return int(s.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def test_the_list_shows_every_process_with_its_versions_and_who_deployed_them(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine import Runtime
 from engine.models import HumanTask, ProcessDefinition
-from tests.web.conftest import BrowserPage
+from tests.web.helpers import BrowserPage
 from tests.web.on_file import customers_on_file
 
 pytestmark = pytest.mark.browser

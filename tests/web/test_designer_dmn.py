@@ -11,11 +11,8 @@ from sqlalchemy import select
 
 from engine import Runtime
 from engine.models import DecisionDefinition
-from tests.engine.test_dmn import dmn
-from tests.web.conftest import csrf_token
-from tests.web.test_designer import SUPPORT, designer, drafts
-
-__all__ = ["designer"]
+from tests.engine.helpers import dmn
+from tests.web.helpers import SUPPORT, csrf_token, drafts
 
 
 def upload_many(client: FlaskClient, files: list[tuple[str, bytes]], *, json: bool = True) -> Any:

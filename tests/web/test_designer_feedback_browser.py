@@ -11,9 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from engine import Runtime
-from tests.web.conftest import BrowserPage
-from tests.web.test_designer import SUPPORT, TRIAGE_STUCK, versions
-from web import users
+from tests.web.helpers import SUPPORT, TRIAGE_STUCK, BrowserPage, versions
+from web.accounts import users
 
 pytestmark = pytest.mark.browser
 

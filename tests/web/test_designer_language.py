@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from engine import Runtime
-from tests.web.conftest import BrowserPage
-from web import users
+from tests.web.helpers import BrowserPage
+from web.accounts import users
 
 pytestmark = pytest.mark.browser
 

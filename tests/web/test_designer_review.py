@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from engine import Runtime
 from engine.models import AuditEvent, ProcessDefinition
-from tests.web.test_designer import SUPPORT, TRIAGE_STUCK, audit_actions, count, drafts, post_xml, versions
+from tests.web.helpers import SUPPORT, TRIAGE_STUCK, audit_actions, count, drafts, post_xml, versions
 from web.models import ProcessDraft
 
 STUCK_6H = '<camunda:property name="sla_stuck" value="PT6H"/>'

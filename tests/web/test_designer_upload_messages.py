@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from engine import Runtime
 from tests.bpmn_builder import HEADER, flow, process, user_task
-from tests.web.test_designer import drafts, upload
+from tests.web.helpers import drafts, upload
 
 LAYOUT = "no diagram layout"
 DI = (

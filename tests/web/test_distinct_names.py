@@ -9,9 +9,9 @@ from sqlalchemy import insert
 
 from engine import Runtime
 from engine.models import HumanTask, HumanTaskGroup
-from tests.web.test_inbox import ticket
-from web import users
-from web.distinct_names import distinct_names
+from tests.web.helpers import ticket
+from web.accounts import users
+from web.inbox.names import distinct_names
 from web.kpis import task_groups
 
 

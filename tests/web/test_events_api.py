@@ -16,8 +16,8 @@ from engine import Runtime
 from engine.models import AuditEvent
 from processes.customers import create_customer
 from processes.events import PlaybookRun, ProductEvent
-from tests.web.test_api import PREFIX, Api
-from web import users
+from tests.web.helpers import PREFIX, Api
+from web.accounts import users
 
 RULES = [{"name": "first_use_tips", "on_event": "first_use", "process": "feature_tips"}]
 

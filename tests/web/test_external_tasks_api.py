@@ -15,8 +15,8 @@ from sqlalchemy import select
 from engine import FrozenClock, Runtime
 from engine.models import AuditEvent, HumanTask
 from processes.customers import create_customer
-from tests.engine.test_external_tasks import enrich_model
-from web import users
+from tests.engine.helpers import enrich_model
+from web.accounts import users
 
 API = "/api/v1/external-tasks"
 

@@ -21,8 +21,8 @@ from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 from engine import Runtime
 from engine.models import Base, HumanTask
 from processes.customers import create_customer
-from tests.web.conftest import PASSWORD, csrf_token, sign_in
-from web import users
+from tests.web.helpers import PASSWORD, csrf_token, sign_in
+from web.accounts import users
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 SKIPPED = {"auth.logout"}  # would end the session the other examples need

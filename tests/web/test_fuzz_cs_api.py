@@ -18,7 +18,7 @@ from engine import Runtime
 from processes.customers import Customer, create_customer
 from processes.events import ProductEvent
 from processes.surveys import SurveyAnswer
-from web import users
+from web.accounts import users
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

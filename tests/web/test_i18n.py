@@ -10,7 +10,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 WEB = ROOT / "web"
 CATALOGUE = WEB / "translations" / "pt_BR" / "LC_MESSAGES" / "messages.po"

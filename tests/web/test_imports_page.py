@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine import Runtime
 from processes.customers import Customer
 from processes.imports import MESSAGES
-from tests.web.conftest import csrf_token
+from tests.web.helpers import csrf_token
 from web.imports import ERRORS
 
 CUSTOMERS = "id,name,email,segment,plan,mrr,csm_owner,contract_start,renewal_date,stage\n"
@@ -119,7 +119,7 @@ def test_a_lead_uploads_a_file_in_the_browser_and_reads_the_report(page, people,
 
 
 def test_the_api_imports_a_csv_body_or_lists_every_bad_row(app, people, runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
-    from web import users
+    from web.accounts import users
 
     lead = {"Authorization": f"Bearer {users.create_token(runtime, people['lea'], 't', actor='test')}"}
     staff = {"Authorization": f"Bearer {users.create_token(runtime, people['sam'], 't', actor='test')}"}

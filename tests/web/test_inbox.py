@@ -4,7 +4,6 @@ its audit rows."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
@@ -13,73 +12,30 @@ from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from engine import FrozenClock, Runtime
-from engine.models import AuditEvent, HumanTask
-from processes.customers import create_customer
+from engine.models import HumanTask
 from tests.bpmn_builder import flow, process, user_task
-from tests.web.conftest import csrf_token
+from tests.web.helpers import (
+    add_customer,
+    audit_rows,
+    contract,
+    csrf_token,
+    task_ids,
+    task_row,
+    text,
+    ticket,
+)
 from web.models import SavedFilter
 
 Client = Callable[[str], FlaskClient]
-
-
-# -- helpers shared with test_tasks.py --------------------------------------------------------------------------
-def add_customer(runtime: Runtime, customer_id: str = "C-1", name: str = "Acme Corp", mrr: float = 1200.0) -> str:
-    with runtime.unit() as u:
-        create_customer(u.session, customer_id, name, now=u.now, email="cs@acme.example", mrr=mrr, csm_owner="sam")
-    return customer_id
-
-
-def open_tasks(runtime: Runtime, instance_id: str) -> list[HumanTask]:
-    with runtime.store.session() as s:
-        return list(
-            s.execute(
-                select(HumanTask)
-                .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(("ready", "claimed")))
-                .order_by(HumanTask.id)
-            ).scalars()
-        )
-
-
-def ticket(runtime: Runtime, subject: str = "Export fails", customer_id: str | None = None) -> int:
-    """A support ticket; returns the id of its first task, "Triage ticket" for the group support."""
-    iid = runtime.start("support", actor="test", customer_id=customer_id, data={"subject": subject, "severity": "high"})
-    return open_tasks(runtime, iid)[0].id
-
-
-def contract(runtime: Runtime, customer_id: str) -> int:
-    """A sign-up; returns the id of "Confirm contract signed" for the group csm (due in two days)."""
-    iid = runtime.start("sign_up", actor="test", customer_id=customer_id)
-    return open_tasks(runtime, iid)[0].id
-
-
-def task_row(runtime: Runtime, task_id: int) -> HumanTask:
-    with runtime.store.session() as s:
-        found = s.get(HumanTask, task_id)
-        assert found is not None
-        return found
-
-
-def audit_rows(runtime: Runtime, action: str) -> list[tuple[str, dict]]:
-    with runtime.store.session() as s:
-        events = s.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars()
-        return [(e.actor, json.loads(e.payload)) for e in events]
 
 
 def post(client: FlaskClient, path: str, data: dict | None = None, token_from: str = "/inbox/") -> TestResponse:
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, token_from)})
 
 
-def text(response: TestResponse) -> str:
-    return response.get_data(as_text=True)
-
-
 def task_names(html: str) -> list[str]:
     """The task names of the inbox table, top to bottom."""
     return re.findall(r'class="task-link">([^<]+)</a>', html)
-
-
-def task_ids(html: str) -> list[int]:
-    return [int(i) for i in re.findall(r'name="task" value="(\d+)"', html)]
 
 
 # -- views -----------------------------------------------------------------------------------------------------
@@ -345,7 +301,7 @@ def test_bulk_claim_reports_the_failing_task_and_keeps_the_others(
 def test_bulk_reassign_lets_staff_hand_over_only_their_own_tasks_to_a_group_member(
     deployed: None, client_for: Client, runtime: Runtime, people: dict[str, int]
 ) -> None:
-    from web import users
+    from web.accounts import users
 
     users.add_user(runtime, "sue", "correct-horse-1", roles=["staff"], groups=["support"], actor="test")
     mine, free = ticket(runtime, "Mine"), ticket(runtime, "Free")

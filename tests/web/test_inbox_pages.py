@@ -5,71 +5,19 @@ included; a task in two of my groups is listed once; counts stop at "1,000+" and
 from __future__ import annotations
 
 import html as html_lib
-import random
 import re
-import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
-from sqlalchemy import insert
 
 from engine import FrozenClock, Runtime
-from engine.models import HumanTask, HumanTaskGroup, OpenTaskGroup
-from tests.web.test_inbox import open_tasks, task_ids, task_row, text, ticket
-from web.inbox_keyset import Key
-from web.inbox_query import InboxFilters, search
-from web.principal import Principal
+from tests.web.helpers import Task, as_task, backlog, task_ids, task_row, text, ticket
+from web.accounts.principal import Principal
+from web.inbox.keyset import Key
+from web.inbox.query import InboxFilters, search
 
 Client = Callable[[str], FlaskClient]
-Task = tuple[int, datetime | None, int, tuple[str, ...], str]  # id, due, priority, groups, process
-
-
-def backlog(runtime: Runtime, count: int, now: datetime, seed: int = 7) -> list[Task]:
-    """``count`` open tasks written straight to the inbox tables (as the engine writes them): due dates from a
-    handful of moments (ties) or none, three priorities, groups csm / support / both / finance, two processes."""
-    rng = random.Random(seed)
-    moments = [None, now - timedelta(hours=3), now + timedelta(hours=1), now + timedelta(days=2)]
-    choices = [("csm",), ("support",), ("csm", "support"), ("finance",)]
-    instance = runtime.start("support", actor="test", data={"subject": "x", "severity": "low"})
-    tasks = [_as_task(row) for row in open_tasks(runtime, instance)]  # the engine's own task: its triage
-    with runtime.unit() as u:
-        for _ in range(count):
-            due, priority, groups = rng.choice(moments), rng.choice([30, 50, 70]), rng.choice(choices)
-            process = rng.choice(["support", "training"])
-            row = {
-                "instance_id": instance,
-                "task_id": str(uuid.uuid4()),
-                "element_id": "step",
-                "name": "Step",
-                "process_id": process,
-                "candidate_groups": ",".join(groups),
-                "priority": priority,
-                "state": "ready",
-                "created_at": now,
-                "due_at": due,
-            }
-            task_pk = u.conn.execute(insert(HumanTask).returning(HumanTask.id), row).scalar_one()
-            u.conn.execute(insert(HumanTaskGroup), [{"human_task_id": task_pk, "group_name": g} for g in groups])
-            u.conn.execute(
-                insert(OpenTaskGroup),
-                [
-                    {
-                        "human_task_id": task_pk,
-                        "group_name": g,
-                        "due_at": due,
-                        "priority": priority,
-                        "process_id": process,
-                    }
-                    for g in groups
-                ],
-            )
-            tasks.append((task_pk, due, priority, groups, process))
-    return tasks
-
-
-def _as_task(row: HumanTask) -> Task:
-    return (row.id, row.due_at, row.priority, tuple(row.candidate_groups.split(",")), row.process_id)
 
 
 def in_order(tasks: Iterable[Task]) -> list[int]:
@@ -102,7 +50,7 @@ def test_next_and_previous_walk_the_whole_groups_queue_in_order_without_duplicat
     tasks = backlog(runtime, 140, clock.now())
     triage = task_row(runtime, ticket(runtime))  # the engine's own rows are in the queue too
     mine = [t for t in tasks if {"csm", "support"} & set(t[3])]
-    mine.append(_as_task(triage))
+    mine.append(as_task(triage))
     sam = client_for("sam")
     first = text(sam.get("/inbox/?view=groups"))
     assert f"Page 1 of {-(-len(mine) // 50)}" in first

@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 
 from engine import FrozenClock, Runtime
-from tests.web.conftest import PASSWORD, SCREENSHOTS, BrowserPage
-from tests.web.test_inbox_pages import backlog
-from tests.web.test_phone_inbox_browser import PHONE, no_horizontal_scroll
+from tests.web.helpers import PASSWORD, PHONE, SCREENSHOTS, BrowserPage, backlog, no_horizontal_scroll
 
 
 def _page(browser: Any, live_server: str, name: str, **options: Any) -> BrowserPage:

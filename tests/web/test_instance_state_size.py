@@ -8,8 +8,7 @@ from flask.testing import FlaskClient
 from lxml import html
 
 from engine import FrozenClock, Runtime
-from tests.engine.test_compaction import LOOP, run_weeks, the_task
-from tests.engine.test_runtime_basics import instance
+from tests.engine.helpers import LOOP, instance, run_weeks, the_task
 from tests.web.on_file import customers_on_file
 
 Client = Callable[[str], FlaskClient]

@@ -11,12 +11,12 @@ from flask.testing import FlaskClient
 from lxml import html
 from sqlalchemy import func, select
 
-from engine import FrozenClock, Runtime
+from engine import OPEN_TASK_STATES, FrozenClock, Runtime
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.customers import Customer
 from tests.bpmn_builder import linear
-from tests.engine.test_interventions import FAILING
-from tests.web.conftest import csrf_token
+from tests.engine.helpers import FAILING
+from tests.web.helpers import csrf_token
 from tests.web.on_file import customers_on_file
 
 Client = Callable[[str], FlaskClient]
@@ -44,7 +44,7 @@ def open_row(runtime: Runtime, iid: str, element: str) -> HumanTask:
     with runtime.store.session() as s:
         return s.execute(
             select(HumanTask).where(
-                HumanTask.instance_id == iid, HumanTask.element_id == element, HumanTask.state.in_(("ready", "claimed"))
+                HumanTask.instance_id == iid, HumanTask.element_id == element, HumanTask.state.in_(OPEN_TASK_STATES)
             )
         ).scalar_one()
 
@@ -332,7 +332,7 @@ def test_a_finished_instance_offers_no_operations(client_for: Client, journey: d
 def test_a_lead_retries_a_timer_incident_supplying_the_missing_variable(
     client_for: Client, runtime: Runtime, people: dict
 ) -> None:
-    from tests.engine.test_integrity import WAIT
+    from tests.engine.helpers import WAIT
 
     runtime.deploy({"w.bpmn": WAIT}, actor="dan")
     with runtime.unit() as u:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import Runtime
-from tests.web.conftest import BrowserPage
+from tests.web.helpers import BrowserPage
 from tests.web.on_file import customers_on_file
 
 

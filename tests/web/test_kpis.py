@@ -15,7 +15,7 @@ from engine import FrozenClock, Runtime
 from engine import _kpi as kpi
 from engine.models import Alert, AuditEvent, HumanTask
 from tests.processes.helpers import FORMS, Driver
-from tests.web.conftest import csrf_token
+from tests.web.helpers import csrf_token
 
 STEP = "confirm_contract_signed"
 

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from engine import FrozenClock, Runtime
 from engine.models import AuditEvent
-from tests.web.conftest import PASSWORD, csrf_token
-from web import plugin, users
+from tests.web.helpers import PASSWORD, csrf_token
+from web import plugin
+from web.accounts import users
 from web.models import ApiToken, LoginAttempt, User, UserGroup
 
 ATTACKER, OFFICE = "203.0.113.9", "198.51.100.7"

@@ -8,12 +8,9 @@ import pytest
 from flask import Flask
 
 from engine import Runtime
-from tests.web import test_api, test_migrations_page
-from tests.web.test_api import Api
-from tests.web.test_migrations_page import audit_count, on_version
+from tests.web.helpers import Api, audit_count, on_version
 
 # the fixtures of those modules, used here too
-doc, tokens, versions = test_api.doc, test_api.tokens, test_migrations_page.versions
 
 
 @pytest.fixture

@@ -6,47 +6,13 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 
 from engine import Runtime
-from engine.models import AuditEvent, ProcessDefinition, ProcessInstance
-from processes.customers import create_customer
 from tests.bpmn_builder import linear
-from tests.engine.test_interventions import open_task
-from tests.engine.test_versions import complete, without
-from tests.web.conftest import csrf_token
+from tests.engine.helpers import complete, open_task
+from tests.web.helpers import audit_count, csrf_token, on_version
 
 Client = Callable[[str], FlaskClient]
-
-
-@pytest.fixture
-def versions(runtime: Runtime) -> dict[str, str]:
-    """v1 (t1, t2) with one instance at t1 and one at t2; v2 adds t3; v3 drops t2."""
-    with runtime.store.session() as session:
-        for customer_id in ("C-1", "C-2"):
-            create_customer(session, customer_id, f"Customer {customer_id}", now=runtime.clock.now(), accesses=())
-        session.commit()
-    runtime.deploy({"p.bpmn": linear("p", 2)}, actor="designer")
-    found = {"at_t1": runtime.start("p", actor="sam", customer_id="C-1")}
-    found["at_t2"] = runtime.start("p", actor="sam", customer_id="C-2")
-    complete(runtime, found["at_t2"], "t1")
-    runtime.deploy({"p.bpmn": linear("p", 3)}, actor="designer")
-    runtime.deploy({"p.bpmn": without("p", "t1", "t3")}, actor="designer")
-    return found
-
-
-def on_version(runtime: Runtime, iid: str) -> int:
-    with runtime.store.session() as s:
-        return s.execute(
-            select(ProcessDefinition.version)
-            .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-            .where(ProcessInstance.id == iid)
-        ).scalar_one()
-
-
-def audit_count(runtime: Runtime) -> int:
-    with runtime.store.session() as s:
-        return s.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
 
 
 def test_a_lead_sees_which_instances_can_move_and_why_not(client_for: Client, versions: dict[str, str]) -> None:

@@ -20,10 +20,10 @@ from engine import Runtime
 from engine.models import HumanTask
 from processes import mail
 from processes.customers import Contact
-from tests.conftest import BPMN_DIR
-from tests.web.test_inbox import add_customer, open_tasks, text, ticket
-from tests.web.test_tasks import post
-from web import model_text, users
+from tests.helpers import BPMN_DIR
+from tests.web.helpers import add_customer, open_tasks, post, text, ticket
+from web import model_text
+from web.accounts import users
 
 Client = Callable[[str], FlaskClient]
 

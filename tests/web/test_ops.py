@@ -26,8 +26,8 @@ from engine._readiness import script_directory
 from engine._sandbox import Sandbox, SandboxError
 from engine.models import Outbox
 from tests.bpmn_builder import linear
-from tests.engine.test_timers_and_alerts import WAIT
-from tests.web.test_inbox import add_customer, open_tasks
+from tests.engine.helpers import WAIT
+from tests.web.helpers import add_customer, open_tasks
 from web import create_app
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:9/nowhere"  # nothing listens on port 9: refused at once

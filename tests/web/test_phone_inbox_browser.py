@@ -11,10 +11,7 @@ from typing import Any
 import pytest
 
 from engine import Runtime
-from tests.web.conftest import BrowserPage
-from tests.web.test_inbox import add_customer, open_tasks, task_row
-
-PHONE = {"width": 390, "height": 844}
+from tests.web.helpers import PHONE, BrowserPage, add_customer, no_horizontal_scroll, open_tasks, task_row
 
 
 @pytest.fixture
@@ -25,10 +22,6 @@ def phone(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Ite
     yield wrapped
     context.close()
     assert not wrapped.console_errors, f"browser console errors: {wrapped.console_errors}"
-
-
-def no_horizontal_scroll(page: Any) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def in_viewport(locator: Any) -> bool:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from engine import Runtime
 from engine.models import AuditEvent
-from tests.web.conftest import PASSWORD, csrf_token, sign_in
-from web import users
+from tests.web.helpers import PASSWORD, csrf_token, sign_in
+from web.accounts import users
 
 NEW_PASSWORD = "battery-staple-2"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from engine import Runtime
-from tests.web.test_inbox import add_customer, open_tasks, task_row
+from tests.web.helpers import add_customer, open_tasks, task_row
 
 
 @pytest.mark.browser

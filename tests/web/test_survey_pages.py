@@ -17,7 +17,7 @@ from engine.models import HumanTask
 from processes import surveys
 from processes.customers import Contact, create_customer
 from processes.surveys import SurveyAnswer
-from web import users
+from web.accounts import users
 
 CUSTOMER = "C-1"
 

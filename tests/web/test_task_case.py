@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from engine import Runtime
 from engine.models import AuditEvent
-from tests.web.test_inbox import add_customer, open_tasks, text
-from tests.web.test_tasks import post
-from web import task_format
+from tests.web.helpers import add_customer, open_tasks, post, text
+from web.tasks import display
 
 Client = Callable[[str], FlaskClient]
 
@@ -133,7 +132,7 @@ def test_a_redacted_step_is_left_out_and_unknown_fields_show_their_key(
 
 def test_labels_print_in_place_of_codes_but_compare_as_codes() -> None:
     labels = {"severity": {"urgent": "Urgent"}, "tags": {"a": "Alpha", "b": "Beta"}}
-    data = task_format.labelled_data({"severity": "urgent", "tags": ["a", "b", "z"], "n": 3}, labels)
+    data = display.labelled_data({"severity": "urgent", "tags": ["a", "b", "z"], "n": 3}, labels)
     assert str(data["severity"]) == "Urgent" and data["severity"] == "urgent"
     assert str(data["tags"]) == "Alpha, Beta, z"
     assert data["n"] == 3

@@ -9,13 +9,11 @@ from collections.abc import Callable
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from werkzeug.test import TestResponse
 
 from engine import Runtime
 from engine.models import AuditEvent, HumanTask
-from tests.web.conftest import csrf_token
-from tests.web.test_inbox import add_customer, audit_rows, contract, open_tasks, task_row, text, ticket
-from web import users
+from tests.web.helpers import add_customer, audit_rows, contract, open_tasks, post, task_row, text, ticket
+from web.accounts import users
 from web.models import TaskComment
 
 Client = Callable[[str], FlaskClient]
@@ -26,11 +24,6 @@ VALID_CONTRACT = {
     "plan": "growth",
     "seats": "25",
 }
-
-
-def post(client: FlaskClient, task_id: int, action: str, data: dict | None = None) -> TestResponse:
-    token = csrf_token(client, "/inbox/")
-    return client.post(f"/tasks/{task_id}/{action}", data={**(data or {}), "csrf_token": token})
 
 
 def audit_count(runtime: Runtime) -> int:

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from engine import Runtime
 from engine.models import AuditEvent
 from processes.customers import create_customer
-from tests.web.conftest import csrf_token
-from web import plugin, users
+from tests.web.helpers import csrf_token
+from web import plugin
+from web.accounts import users
 from web.models import ApiToken
 
 TICKET = {"subject": "Export fails", "severity": "normal", "channel": "api"}

@@ -6,12 +6,12 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from engine import _audit as audit
+from engine import AuditFilters, matching_audit_events
 from engine.models import AuditEvent
+from web.accounts.permissions import AUDIT
 from web.api import shapes
 from web.api.declare import MAX_ID, EndMoment, Moment, Query, Response, Shape, operation, text
 from web.context import read_session
-from web.permissions import AUDIT
 
 
 class AuditQuery(Query):
@@ -40,7 +40,7 @@ class AuditPage(Shape):
     ok=Response(200, AuditPage, "A page of events"),
 )
 def list_events(query: AuditQuery) -> ResponseReturnValue:
-    filters = audit.Filters(
+    filters = AuditFilters(
         actor=query.actor,
         action=query.action,
         customer_id=query.customer,
@@ -49,7 +49,11 @@ def list_events(query: AuditQuery) -> ResponseReturnValue:
         since=query.since,
         until=query.until,
     )
-    found = audit.matching(filters, newest_first=False).where(AuditEvent.seq > query.after_seq).limit(query.limit + 1)
+    found = (
+        matching_audit_events(filters, newest_first=False)
+        .where(AuditEvent.seq > query.after_seq)
+        .limit(query.limit + 1)
+    )
     with read_session() as session:
         rows = session.execute(found).scalars().all()
     events = [shapes.event(row) for row in rows[: query.limit]]

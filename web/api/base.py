@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from web import payload_limits
-from web.sessions import bearer_token
+from web.accounts.sessions import bearer_token
 
 bp = Blueprint("api", __name__)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

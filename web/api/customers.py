@@ -14,11 +14,11 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field
 from sqlalchemy import func, select
 
-from engine._runtime import Unit
+from engine import OPEN_TASK_STATES, Unit
 from engine.models import HumanTask
 from processes import accounts
 from processes.customer_profile import health_components
-from processes.customer_query import OPEN_TASK, ListFilters, customers_page
+from processes.customer_query import ListFilters, customers_page
 from processes.customers import Customer, CustomerError, account
 from processes.health import HealthSnapshot
 from web.api.base import InvalidInput, iso
@@ -224,7 +224,7 @@ def _detail(customer_id: str) -> dict[str, Any]:
             .limit(1)
         ).scalar_one_or_none()
         open_tasks = session.execute(
-            select(func.count()).where(HumanTask.customer_id == customer_id, HumanTask.state.in_(OPEN_TASK))
+            select(func.count()).where(HumanTask.customer_id == customer_id, HumanTask.state.in_(OPEN_TASK_STATES))
         ).scalar_one()
         components = [
             {"name": c.name, "value": c.value, "weight": c.weight}

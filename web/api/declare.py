@@ -27,10 +27,10 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from werkzeug.exceptions import NotFound
 
+from web.accounts.permissions import requires
 from web.api.base import InvalidInput, bp, json_body, kind_of
 from web.context import runtime
 from web.params import MAX_ID  # ids and sequence numbers: INTEGER columns (32 bits on PostgreSQL)
-from web.permissions import requires
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_INT = 2**63 - 1  # a 64-bit integer

@@ -12,10 +12,10 @@ from flask.typing import ResponseReturnValue
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator
 
 from processes import ingest, playbooks
+from web.accounts.permissions import WORK_TASKS
 from web.api.base import InvalidInput
 from web.api.declare import Body, Moment, Response, Shape, operation, pattern, text
 from web.context import me, runtime
-from web.permissions import WORK_TASKS
 
 MAX_BATCH = 1000
 MAX_PROPERTIES = 10_000  # characters of the properties' JSON

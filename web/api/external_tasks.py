@@ -10,10 +10,10 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from engine._external import MAX_LOCK_MS, ExternalTaskView, TopicRequest
+from engine import MAX_LOCK_MS, ExternalTaskView, TopicRequest
+from web.accounts.permissions import WORK_TASKS
 from web.api.declare import Body, NoFields, Query, Response, Shape, When, Whole, operation, text
 from web.context import me, runtime
-from web.permissions import WORK_TASKS
 
 WORKER = 100  # the worker id's length: external_task.worker_id
 

@@ -11,10 +11,10 @@ from pydantic import Field
 from werkzeug.utils import secure_filename
 
 from processes.imports import KINDS, ImportRefused, Source, import_file
+from web.accounts.permissions import LEADS
 from web.api.base import InvalidInput
 from web.api.declare import Count, Error, Query, Response, Shape, operation, text
 from web.context import me, runtime
-from web.permissions import LEADS
 
 Kind = Literal["customers", "mrr", "surveys", "events"]
 

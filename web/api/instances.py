@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 from sqlalchemy import select
 
-from engine._errors import NotFound
+from engine import OPEN_TASK_STATES, InstanceStatus, NotFound
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.customers import Customer
-from web import task_access
+from web.accounts.permissions import READ_INSTANCES, WORK_TASKS, check_instance_read
 from web.api import shapes
 from web.api.base import iso
 from web.api.declare import Body, Response, Shape, When, operation, text
 from web.context import me, read_session, runtime
-from web.permissions import READ_INSTANCES, WORK_TASKS, check_instance_read
 
 
 class StartRequest(Body):
@@ -48,7 +47,7 @@ class CustomerRef(Shape):
 class Instance(Shape):
     id: str
     process: ProcessRef
-    status: Literal["running", "waiting", "completed", "cancelled", "incident"]
+    status: InstanceStatus
     incident: str | None
     customer_id: str | None
     customer: CustomerRef | None
@@ -103,7 +102,7 @@ def get_instance(instance_id: str) -> ResponseReturnValue:
         customer = session.get(Customer, instance.customer_id) if instance.customer_id else None
         tasks = session.execute(
             select(HumanTask)
-            .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(task_access.OPEN))
+            .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN_TASK_STATES))
             .order_by(HumanTask.created_at, HumanTask.id)
         ).scalars()
         open_tasks = [shapes.task(row) for row in tasks]

@@ -9,10 +9,10 @@ from flask.typing import ResponseReturnValue
 from pydantic import ConfigDict, Field, create_model
 
 from processes.kpis import FORMULAS, CsKpis, cs_kpis
+from web.accounts.permissions import KPIS
 from web.api.base import InvalidInput
 from web.api.declare import Day, Query, Response, Shape, operation, text
 from web.context import read_session, runtime
-from web.permissions import KPIS
 
 
 class KpiQuery(Query):

@@ -9,10 +9,10 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
+from web.accounts.permissions import WORK_TASKS
 from web.api.base import InvalidInput
 from web.api.declare import Body, Response, Shape, operation, text
 from web.context import me, runtime
-from web.permissions import WORK_TASKS
 
 
 class MessageRequest(Body):

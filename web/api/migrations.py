@@ -9,7 +9,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BeforeValidator, Discriminator, Field, Tag
 
-from engine._versions import Candidate
+from engine import Candidate
 from web.api.declare import Body, Response, Shape, When, _integral, operation
 from web.context import me, runtime
 from web.migrations_page import MIGRATE

@@ -4,11 +4,11 @@ form fields, audit events."""
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field as Described
 
-from engine._forms import Field
+from engine import Field, TaskState
 from engine.models import AuditEvent as AuditRow
 from engine.models import HumanTask
 from web.api.base import iso
@@ -25,7 +25,7 @@ class Task(Shape):
     candidate_groups: list[str]
     assignee: str | None
     priority: int
-    state: Literal["ready", "claimed", "completed", "cancelled"]
+    state: TaskState
     created_at: When
     claimed_at: When | None
     due_at: When | None

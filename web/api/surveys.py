@@ -11,10 +11,10 @@ from pydantic import Field
 
 from processes import surveys
 from processes.customers import Contact, Customer
+from web.accounts.permissions import WORK_TASKS
 from web.api.base import InvalidInput, iso
 from web.api.declare import MAX_INT, Body, Id, Moment, Response, Shape, When, Whole, operation, text
 from web.context import me, runtime
-from web.permissions import WORK_TASKS
 
 Kind = Literal["nps", "csat", "ces"]
 

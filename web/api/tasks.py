@@ -1,6 +1,6 @@
 """Human tasks: list (mine, my groups' queue, all), read one with its form, claim, unclaim, assign, complete.
 
-The pages' rules (web.task_access): staff reach the tasks of their groups and those assigned to them, leads and
+The pages' rules (web.tasks.access): staff reach the tasks of their groups and those assigned to them, leads and
 admins every task; the engine applies the same rule to each change through ``groups=me().task_groups()``."""
 
 from __future__ import annotations
@@ -12,22 +12,25 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field
 from sqlalchemy import select
 
-from engine._errors import PermissionDenied
+from engine import OPEN_TASK_STATES, PermissionDenied, TaskState, in_groups
 from engine.models import HumanTask
-from web import task_access
+from web.accounts.permissions import WORK_TASKS
 from web.api import shapes
 from web.api.base import InvalidInput
 from web.api.declare import Body, NoFields, Query, Response, Shape, operation, text
 from web.context import me, read_session, runtime
-from web.inbox_query import in_groups
-from web.permissions import WORK_TASKS
+from web.tasks import access
 
-VIEWS = ("mine", "group", "all")
+# "groups" is the view's name, as on the inbox page; "group" (its first name) stays accepted for existing clients.
+View = Literal["mine", "groups", "group", "all"]
+DEPRECATED_VIEWS = {"group": "groups"}
 
 
 class TaskQuery(Query):
-    view: Literal["mine", "group", "all"] = Field(
-        "mine", description="mine: assigned to me; group: open in my groups; all: every open task (leads, admins)"
+    view: View = Field(
+        "mine",
+        description="mine: assigned to me; groups: open in my groups; all: every open task (leads, admins). "
+        "group: deprecated name of groups",
     )
     process: str | None = text(200, "process id")
     customer: str | None = text(64, "customer id")
@@ -36,7 +39,7 @@ class TaskQuery(Query):
 
 
 class TaskList(Shape):
-    view: Literal["mine", "group", "all"]
+    view: View = Field(description="the view asked for")
     tasks: list[shapes.Task]
 
 
@@ -71,17 +74,18 @@ ACTION_ERRORS = (404, 409)
     roles=WORK_TASKS,
     query=TaskQuery,
     ok=Response(200, TaskList, "Open tasks, soonest due first, then highest priority"),
-    description="Staff may use the views mine and group; leads and admins every view.",
+    description="Staff may use the views mine and groups; leads and admins every view.",
 )
 def list_tasks(query: TaskQuery) -> ResponseReturnValue:
     principal = me()
-    found = select(HumanTask).where(HumanTask.state.in_(task_access.OPEN))
-    if query.view == "mine":
+    view = DEPRECATED_VIEWS.get(query.view, query.view)
+    found = select(HumanTask).where(HumanTask.state.in_(OPEN_TASK_STATES))
+    if view == "mine":
         found = found.where(HumanTask.assignee == principal.username)
-    elif query.view == "group":
-        found = found.where(in_groups(sorted(principal.groups)))
+    elif view == "groups":
+        found = found.where(in_groups(principal.groups))
     elif not principal.sees_all_tasks:
-        raise PermissionDenied(f"view=all is for leads and admins; {principal.username} may use mine or group")
+        raise PermissionDenied(f"view=all is for leads and admins; {principal.username} may use mine or groups")
     if query.process:
         found = found.where(HumanTask.process_id == query.process)
     if query.customer:
@@ -102,7 +106,7 @@ def list_tasks(query: TaskQuery) -> ResponseReturnValue:
     ok=Response(200, TaskDetail, "The task"),
 )
 def get_task(task_id: int) -> ResponseReturnValue:
-    task_access.visible(me(), task_id)
+    access.visible(me(), task_id)
     view = runtime().task_view(task_id)
     return jsonify(
         {
@@ -125,7 +129,7 @@ def get_task(task_id: int) -> ResponseReturnValue:
 def claim(task_id: int, body: NoFields) -> ResponseReturnValue:
     principal = me()
     runtime().claim(task_id, actor=principal.username, groups=principal.task_groups())
-    return jsonify({"id": task_id, "status": "claimed", "assignee": principal.username})
+    return jsonify({"id": task_id, "status": TaskState.CLAIMED, "assignee": principal.username})
 
 
 @operation(
@@ -140,7 +144,7 @@ def claim(task_id: int, body: NoFields) -> ResponseReturnValue:
 def unclaim(task_id: int, body: NoFields) -> ResponseReturnValue:
     principal = me()
     runtime().unclaim(task_id, actor=principal.username, groups=principal.task_groups())
-    return jsonify({"id": task_id, "status": "ready", "assignee": None})
+    return jsonify({"id": task_id, "status": TaskState.READY, "assignee": None})
 
 
 @operation(
@@ -155,14 +159,14 @@ def unclaim(task_id: int, body: NoFields) -> ResponseReturnValue:
 def assign(task_id: int, body: AssignRequest) -> ResponseReturnValue:
     """The pages' rule: leads and admins hand any open task to a member of its groups; staff only a task they hold."""
     principal = me()
-    task = task_access.visible(principal, task_id)
+    task = access.visible(principal, task_id)
     if task.open:
         try:
-            task_access.check_reassign(principal, task, body.assignee)
-        except task_access.ActionRefused as exc:
+            access.check_reassign(principal, task, body.assignee)
+        except access.ActionRefused as exc:
             raise InvalidInput({"assignee": str(exc)}) from None
     runtime().assign(task_id, body.assignee, actor=principal.username, groups=principal.task_groups())
-    return jsonify({"id": task_id, "status": "claimed", "assignee": body.assignee})
+    return jsonify({"id": task_id, "status": TaskState.CLAIMED, "assignee": body.assignee})
 
 
 @operation(
@@ -177,4 +181,4 @@ def assign(task_id: int, body: AssignRequest) -> ResponseReturnValue:
 def complete(task_id: int, body: CompleteRequest) -> ResponseReturnValue:
     principal = me()
     status = runtime().complete(task_id, actor=principal.username, data=body.data, groups=principal.task_groups())
-    return jsonify({"id": task_id, "status": "completed", "instance_status": status})
+    return jsonify({"id": task_id, "status": TaskState.COMPLETED, "instance_status": status})

@@ -7,11 +7,11 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from engine._errors import NotFound, PermissionDenied
-from web import users
+from engine import NotFound, PermissionDenied
+from web.accounts import users
+from web.accounts.permissions import EVERYONE
 from web.api.declare import Query, Response, Shape, When, operation, text
 from web.context import me, read_session, runtime
-from web.permissions import EVERYONE
 
 
 class TokenQuery(Query):

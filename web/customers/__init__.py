@@ -1,6 +1,7 @@
-"""The customers screens: the list (at-risk first, my accounts, filters, sorts, pages), the customer 360 page, and
-the forms that create, edit and archive customers and keep their contacts. Staff, leads and admins read and write;
-auditors read."""
+"""The Customer Success screens. Here (blueprint ``customers``): the list (at-risk first, my accounts, filters, sorts,
+pages), the customer 360 page, and the forms that create, edit and archive customers and keep their contacts; staff,
+leads and admins read and write, auditors read. Beside it, with their own blueprints: the CS dashboard
+(``dashboard``, /cs) and the survey pages (``surveys``, /survey/<token>); ``labels`` holds the words all three show."""
 
 from __future__ import annotations
 

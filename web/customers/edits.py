@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 
 from processes import accounts
 from processes.customers import CONTACT_FIELDS, FIELDS, SEGMENTS, STAGES, Customer, CustomerError, account
+from web.accounts.permissions import requires
 from web.context import audited_unit, me, read_session
 from web.customers import WRITE, bp, labels
 from web.customers.pages import render_show
-from web.permissions import requires
 
 
 def _messages(exc: CustomerError) -> dict[str, str]:

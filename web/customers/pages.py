@@ -10,17 +10,18 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine._errors import NotFound
+from engine import OPEN_STATUSES, NotFound
 from engine.models import ProcessDefinition, ProcessInstance
 from processes import accounts
-from processes.accounts import JOURNEY, OPEN_INSTANCE
+from processes.accounts import JOURNEY
 from processes.customer_profile import profile
 from processes.customer_query import SORTS, ListFilters, customers_page, owners
 from processes.customers import BANDS, LANGUAGES, SEGMENTS, STAGES
+from web.accounts.permissions import READ_INSTANCES, WORK_TASKS, requires
 from web.context import me, read_session, runtime
 from web.customers import READ, WRITE, bp, display, labels
+from web.paging import page_count
 from web.params import whole_number
-from web.permissions import READ_INSTANCES, WORK_TASKS, requires
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
@@ -86,7 +87,7 @@ def index() -> ResponseReturnValue:
         descending = filters.sort == column and not filters.descending
         return link(sort=column, dir="desc" if descending else None)
 
-    pages = max(1, -(-found.total // PAGE_SIZE))
+    pages = page_count(found.total, PAGE_SIZE)
     body = render_template(
         "customers/index.html",
         view=view,
@@ -164,7 +165,7 @@ def journey_diagram(customer_id: str) -> ResponseReturnValue:
             select(ProcessDefinition.bpmn_xml)
             .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
             .where(ProcessInstance.customer_id == customer_id, ProcessInstance.process_id == JOURNEY)
-            .order_by(ProcessInstance.status.in_(OPEN_INSTANCE).desc(), ProcessInstance.started_at.desc())
+            .order_by(ProcessInstance.status.in_(OPEN_STATUSES).desc(), ProcessInstance.started_at.desc())
             .limit(1)
         ).scalar_one_or_none()
     if xml is None:

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from processes import kpis
 from processes.customers import SEGMENTS, Customer
+from web.accounts.permissions import KPIS, requires
 from web.context import read_session, runtime
-from web.cs_labels import BAND_LABELS, FORMULAS, KPI_LABELS, SEGMENT_LABELS
+from web.customers.labels import BAND_LABELS, FORMULAS, KPI_LABELS, SEGMENT_LABELS
 from web.kpis import BRAND, bar_chart
-from web.permissions import KPIS, requires
 
 bp = Blueprint("cs", __name__)
 

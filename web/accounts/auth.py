@@ -1,5 +1,5 @@
 """Sign in, sign out and the user's own profile (language, password). Which user a request comes from is settled
-before every view by ``web.sessions.establish_user``, registered here for the whole app."""
+before every view by ``web.accounts.sessions.establish_user``, registered here for the whole app."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from web import sessions, users
+from web.accounts import sessions, users
 from web.context import me, runtime
 from web.i18n import LANGUAGES
-from web.task_access import back_to
+from web.tasks.access import back_to
 
 bp = Blueprint("auth", __name__)
 bp.before_app_request(sessions.establish_user)

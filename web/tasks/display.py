@@ -12,8 +12,8 @@ from typing import Any
 from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 
-from engine._forms import Field
-from web.inbox_query import sla_state
+from engine import Field
+from web.inbox.query import sla_state
 from web.model_text import translate
 
 

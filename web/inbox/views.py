@@ -5,28 +5,29 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from engine._errors import EngineError
-from web import inbox_query, saved_filters, task_access, task_format, users
+from engine import EngineError
+from web.accounts import users
+from web.accounts.permissions import WORK_TASKS, requires
 from web.context import me, read_session, runtime
-from web.inbox_query import InboxFilters
+from web.inbox import query, saved
+from web.inbox.filters import InboxFilters
+from web.paging import count_label
 from web.params import id_list
-from web.permissions import WORK_TASKS, requires
+from web.tasks import access, display
 
 bp = Blueprint("inbox", __name__)
 
 
 def count_text(count: int) -> str:
     """A count of the inbox as shown: past ``COUNT_CAP`` it was not counted further, "1,000+" (pt-BR "1.000+")."""
-    if count > inbox_query.COUNT_CAP:
-        return f"{format_decimal(inbox_query.COUNT_CAP)}+"
-    return str(format_decimal(count))
+    return count_label(count, query.COUNT_CAP)
 
 
-def _url(query: str) -> str:
-    return url_for("inbox.index") + (f"?{query}" if query else "")
+def _url(query_string: str) -> str:
+    return url_for("inbox.index") + (f"?{query_string}" if query_string else "")
 
 
 def _render(
@@ -35,11 +36,11 @@ def _render(
     principal = me()
     now = runtime().clock.now()
     with read_session() as session:
-        found = inbox_query.search(session, principal, filters, now)
-        counts = inbox_query.view_counts(session, principal)
-        processes = inbox_query.process_names(session)
+        found = query.search(session, principal, filters, now)
+        counts = query.view_counts(session, principal)
+        processes = query.process_names(session)
         groups = users.all_groups(session) if principal.sees_all_tasks else sorted(principal.groups)
-        saved = saved_filters.visible_to(session, principal)
+        filters_saved = saved.visible_to(session, principal)
     return render_template(
         "inbox/index.html",
         filters=filters,
@@ -47,17 +48,17 @@ def _render(
         counts=counts,
         processes=processes,
         groups=groups,
-        people=task_access.assignable(groups),  # whom the bulk reassign offers
-        saved=saved,
+        people=access.assignable(groups),  # whom the bulk reassign offers
+        saved=filters_saved,
         save_form=save_form or {},
         save_error=save_error,
-        sla_states=inbox_query.SLA_STATES,
-        unassigned=inbox_query.UNASSIGNED,
+        sla_states=query.SLA_STATES,
+        unassigned=query.UNASSIGNED,
         now=now,
         count_text=count_text,
-        badge=task_format.sla_badge,
-        age=task_format.age,
-        moment=task_format.moment,
+        badge=display.sla_badge,
+        age=display.age,
+        moment=display.moment,
         here=_url(filters.url_query()),
     )
 
@@ -78,7 +79,7 @@ def bulk() -> ResponseReturnValue:
     principal = me()
     action = request.form.get("action")
     target = request.form.get("assignee", "").strip()
-    back = task_access.back_to(request.form.get("next"), url_for("inbox.index"))
+    back = access.back_to(request.form.get("next"), url_for("inbox.index"))
     ids = id_list(request.form, "task")
     if action not in ("claim", "reassign"):
         abort(400, description=_("Unknown bulk action %(action)s.", action=action or "—"))
@@ -90,16 +91,16 @@ def bulk() -> ResponseReturnValue:
         return redirect(back, 303)
     done = 0
     for task_id in ids:
-        task = task_access.load(task_id)
+        task = access.load(task_id)
         try:
-            if task is None or not task_access.can_see(principal, task):
-                raise task_access.ActionRefused(_("Task %(id)s is not one you may see.", id=task_id))
+            if task is None or not access.can_see(principal, task):
+                raise access.ActionRefused(_("Task %(id)s is not one you may see.", id=task_id))
             if action == "claim":
-                task_access.claim(principal, task)
+                access.claim(principal, task)
             else:
-                task_access.reassign(principal, task, target)
+                access.reassign(principal, task, target)
             done += 1
-        except (task_access.ActionRefused, EngineError) as exc:
+        except (access.ActionRefused, EngineError) as exc:
             flash(_("Task %(id)s not changed: %(why)s", id=task_id, why=str(exc)), "error")
     if done and action == "claim":
         flash(ngettext("%(num)d task claimed.", "%(num)d tasks claimed.", done), "success")
@@ -119,8 +120,8 @@ def save_filter() -> ResponseReturnValue:
     filters = InboxFilters.from_args(request.form)
     form = {"name": request.form.get("name", ""), "shared_group": request.form.get("shared_group", "")}
     try:
-        saved_filters.save(me(), form["name"], filters.saved_query, form["shared_group"])
-    except saved_filters.FilterError as exc:
+        saved.save(me(), form["name"], filters.saved_query, form["shared_group"])
+    except saved.FilterError as exc:
         return _render(filters, save_form=form, save_error=(exc.field, str(exc))), 422
     flash(_("Filter “%(name)s” saved.", name=form["name"].strip()), "success")
     return redirect(_url(filters.saved_query), 303)
@@ -130,8 +131,8 @@ def save_filter() -> ResponseReturnValue:
 @requires(*WORK_TASKS)
 def delete_filter(filter_id: int) -> ResponseReturnValue:
     try:
-        name = saved_filters.delete(me(), filter_id)
-    except saved_filters.FilterError as exc:
+        name = saved.delete(me(), filter_id)
+    except saved.FilterError as exc:
         abort(403, description=str(exc))
     flash(_("Filter “%(name)s” deleted.", name=name), "success")
-    return redirect(task_access.back_to(request.form.get("next"), url_for("inbox.index")), 303)
+    return redirect(access.back_to(request.form.get("next"), url_for("inbox.index")), 303)

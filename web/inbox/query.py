@@ -2,7 +2,7 @@
 task (one rule, in Python for a badge and in SQL for the filter). Reads only the ``human_task`` and
 ``open_task_group`` tables (plus the customer's name), never the workflow JSON.
 
-Pages of the default order are keyset pages (web/inbox_keyset.py): a page costs the same whatever the history
+Pages of the default order are keyset pages (web/inbox/keyset.py): a page costs the same whatever the history
 and backlog. ``search(session, principal, InboxFilters(view=...), now)`` gives page 1;
 ``InboxFilters(view=..., at="last")`` the last page; ``after=``/``before=`` a page's ``Key.cursor()`` the next /
 previous one (``InboxPage.links`` holds their query strings). ``page=N`` without a cursor walks from the top and
@@ -19,11 +19,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from engine.models import OPEN_TASK_SQL, HumanTask, HumanTaskGroup, OpenTaskGroup, ProcessDefinition
+from engine import in_open_groups
+from engine.models import OPEN_TASK_SQL, HumanTask, OpenTaskGroup, ProcessDefinition
 from processes.customers import Customer
-from web.inbox_filters import SLA_STATES, VIEWS, InboxFilters
-from web.inbox_keyset import COUNT_CAP, Key, KeyColumns, capped_count, capped_distinct, merge, walk
-from web.principal import Principal
+from web.accounts.principal import Principal
+from web.inbox.filters import SLA_STATES, VIEWS, InboxFilters
+from web.inbox.keyset import COUNT_CAP, Key, KeyColumns, capped_count, capped_distinct, merge, walk
+from web.paging import capped_pages
 
 PER_PAGE = 50
 SOON = timedelta(hours=24)
@@ -93,7 +95,7 @@ class InboxPage:
 
     @property
     def pages(self) -> int | None:
-        return None if self.more else max(1, -(-self.total // PER_PAGE))
+        return capped_pages(self.total, PER_PAGE, COUNT_CAP)
 
     @property
     def page(self) -> int | None:  # the name of ``number`` before keyset pages
@@ -131,16 +133,6 @@ _ROW_COLUMNS: tuple[Any, ...] = (
 )
 _TASK_KEY = KeyColumns(HumanTask.due_at, HumanTask.priority, HumanTask.id)
 _GROUP_KEY = KeyColumns(OpenTaskGroup.due_at, OpenTaskGroup.priority, OpenTaskGroup.human_task_id)
-
-
-def in_groups(groups: Any) -> ColumnElement[bool]:
-    """Tasks (open or closed) of any of ``groups``."""
-    return HumanTask.id.in_(select(HumanTaskGroup.human_task_id).where(HumanTaskGroup.group_name.in_(groups)))
-
-
-def in_open_groups(groups: Any) -> ColumnElement[bool]:
-    """Open tasks of any of ``groups`` (open_task_group holds no closed task, however long the history)."""
-    return HumanTask.id.in_(select(OpenTaskGroup.human_task_id).where(OpenTaskGroup.group_name.in_(groups)))
 
 
 def _group_scope(f: InboxFilters, me: Principal) -> list[str] | None:
@@ -242,7 +234,7 @@ def search(session: Session, me: Principal, f: InboxFilters, now: datetime) -> I
     total = _count(session, sources)
     if not total:
         return InboxPage([], 0, 1)
-    pages = None if total > COUNT_CAP else -(-total // PER_PAGE)
+    pages = capped_pages(total, PER_PAGE, COUNT_CAP)
     keys, number, has_prev, has_next = _position(session, sources, f, total, pages)
     links = _links(f, keys, number, has_prev, has_next)
     return InboxPage(_rows(session, [k.id for k in keys]), total, number, links)
@@ -313,7 +305,7 @@ def _sorted_page(session: Session, me: Principal, f: InboxFilters, now: datetime
     total = capped_count(session, _with_customer(select(*_TASK_KEY.columns).where(*where), f), _TASK_KEY)
     if not total:
         return InboxPage([], 0, 1)
-    pages = None if total > COUNT_CAP else -(-total // PER_PAGE)
+    pages = capped_pages(total, PER_PAGE, COUNT_CAP)
     order = _order(f, now)
     number: int | None = f.page or 1
     if f.at == "last" or (pages is not None and f.page > pages):

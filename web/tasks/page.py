@@ -19,16 +19,14 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine._forms import Field, constraint_number, fields_of
-from engine._lint import BPMN, CAMUNDA
-from engine._specs import single_process
+from engine import BPMN_NS, CAMUNDA_NS, AuditAction, Field, constraint_number, fields_of, single_process
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from processes.customers import Customer
-from web import task_format
 from web.context import read_session, runtime
-from web.inbox_query import process_names
+from web.inbox.query import process_names
 from web.model_text import translate
 from web.models import TaskComment
+from web.tasks import display
 
 
 class _DocumentationEnvironment(ImmutableSandboxedEnvironment):
@@ -44,7 +42,7 @@ _DOCS = _DocumentationEnvironment(autoescape=False)
 LONG_TEXT = 255  # string fields allowing more characters than this get a textarea
 
 
-def instructions(documentation: str, data: Mapping[str, Any], labels: task_format.Labels | None = None) -> str:
+def instructions(documentation: str, data: Mapping[str, Any], labels: display.Labels | None = None) -> str:
     """The model's documentation in the page's language, Jinja2-rendered (sandboxed) against the task data, enum
     codes printed as their option labels (``labels``: field id -> code -> label); as written if it fails. The
     template is translated before it is rendered: the catalogue holds the text with its placeholders."""
@@ -52,7 +50,7 @@ def instructions(documentation: str, data: Mapping[str, Any], labels: task_forma
     if "{" not in documentation:
         return documentation
     try:
-        return _DOCS.from_string(documentation).render(task_format.labelled_data(data, labels or {}))
+        return _DOCS.from_string(documentation).render(display.labelled_data(data, labels or {}))
     except TemplateError:
         return documentation
 
@@ -270,9 +268,9 @@ def start_fields(process_id: str, xml: str) -> list[Field]:
     """The form fields of the process's start events (SpiffWorkflow reads forms of user tasks only)."""
     root = single_process(xml, process_id)
     result = []
-    for node in root.iterfind(f"{{{BPMN}}}process/{{{BPMN}}}startEvent//{{{CAMUNDA}}}formField"):
+    for node in root.iterfind(f"{{{BPMN_NS}}}process/{{{BPMN_NS}}}startEvent//{{{CAMUNDA_NS}}}formField"):
         options = tuple(
-            (o.get("id", ""), o.get("name") or o.get("id", "")) for o in node.iterfind(f"{{{CAMUNDA}}}value")
+            (o.get("id", ""), o.get("name") or o.get("id", "")) for o in node.iterfind(f"{{{CAMUNDA_NS}}}value")
         )
         key = node.get("id", "")
         result.append(Field(key, node.get("label") or key, node.get("type") or "string", "", options, {}))
@@ -286,7 +284,7 @@ def _answers(values: Mapping[str, Any], fields: list[Field], known: Mapping[str,
     return tuple(
         Answer(
             translate((own.get(key) or known.get(key) or _bare(key)).label),
-            task_format.answer(values[key], own.get(key) or known.get(key)),
+            display.answer(values[key], own.get(key) or known.get(key)),
         )
         for key in keys
     )
@@ -308,7 +306,7 @@ def _step(event: AuditEvent, by_element: Mapping[str, list[Field]], known: Mappi
     payload = json.loads(event.payload or "{}")
     if event.redacted or not isinstance(payload, dict):
         return None
-    if event.action == "instance_started":
+    if event.action == AuditAction.INSTANCE_STARTED:
         return _opening(event, payload.get("data"), by_element, known)
     after = payload.get("after")
     values: dict[str, Any] = after if isinstance(after, dict) else {}
@@ -324,7 +322,10 @@ def _steps(session: Session, instance_id: str, by_element: Mapping[str, list[Fie
             known.setdefault(f.id, f)
     events = session.execute(
         select(AuditEvent)
-        .where(AuditEvent.instance_id == instance_id, AuditEvent.action.in_(("instance_started", "task_completed")))
+        .where(
+            AuditEvent.instance_id == instance_id,
+            AuditEvent.action.in_((AuditAction.INSTANCE_STARTED, AuditAction.TASK_COMPLETED)),
+        )
         .order_by(AuditEvent.seq)
     ).scalars()
     steps = [_step(event, by_element, known) for event in events]
@@ -367,4 +368,4 @@ def case(instance_id: str, customer_id: str | None, current: list[Field]) -> Cas
         steps = _steps(session, instance_id, by_element)
         comments = _comments(session, instance_id, customer_id)
     every = [f for fields in by_element.values() for f in fields]
-    return Case(steps, comments, task_format.option_labels([*current, *every]))
+    return Case(steps, comments, display.option_labels([*current, *every]))

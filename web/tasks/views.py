@@ -11,12 +11,12 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine._errors import ConflictError, EngineError, FormValidationError, InvalidState
-from web import task_access, task_format, task_page
+from engine import ConflictError, EngineError, FormValidationError, InvalidState
+from web.accounts.permissions import WORK_TASKS, requires
+from web.accounts.principal import Principal
 from web.context import me, runtime
 from web.model_text import translate
-from web.permissions import WORK_TASKS, requires
-from web.principal import Principal
+from web.tasks import access, display, page
 
 bp = Blueprint("tasks", __name__)
 
@@ -26,7 +26,7 @@ def _page(task_id: int) -> str:
 
 
 def _render(
-    task: task_access.TaskRef,
+    task: access.TaskRef,
     *,
     submitted: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -39,28 +39,28 @@ def _render(
     principal, now = me(), runtime().clock.now()
     view = runtime().task_view(task.id)
     row = view.row
-    case = task_page.case(task.instance_id, task.customer_id, view.fields)
-    may_reassign = task_access.may_reassign(principal, task)
+    case = page.case(task.instance_id, task.customer_id, view.fields)
+    may_reassign = access.may_reassign(principal, task)
     return render_template(
         "tasks/show.html",
         task=task,
         row=row,
-        ctx=task_page.context(task.instance_id, task.customer_id, task.process_id),
-        instructions=task_page.instructions(view.documentation, view.data, case.labels),
+        ctx=page.context(task.instance_id, task.customer_id, task.process_id),
+        instructions=page.instructions(view.documentation, view.data, case.labels),
         case=case,
-        inputs=task_page.inputs(view.fields, view.data, submitted=submitted, errors=errors),
+        inputs=page.inputs(view.fields, view.data, submitted=submitted, errors=errors),
         problems=problems or [],
-        may_work=task.open and not task_access.held_by_other(principal, task),
-        may_unclaim=task_access.may_unclaim(principal, task),
+        may_work=task.open and not access.held_by_other(principal, task),
+        may_unclaim=access.may_unclaim(principal, task),
         may_reassign=may_reassign,
-        assignees=[u for u in task_access.assignable(task.groups) if u[0] != task.assignee] if may_reassign else [],
+        assignees=[u for u in access.assignable(task.groups) if u[0] != task.assignee] if may_reassign else [],
         handover=handover or {},
         handover_error=handover_error,
         comment=comment,
         comment_error=comment_error,
-        badge=task_format.sla_badge(row, now),
-        age=task_format.age(row.created_at, now),
-        moment=task_format.moment,
+        badge=display.sla_badge(row, now),
+        age=display.age(row.created_at, now),
+        moment=display.moment,
         markers={row.element_id: "current"},
     )
 
@@ -68,27 +68,27 @@ def _render(
 @bp.get("/<int:task_id>")
 @requires(*WORK_TASKS)
 def show(task_id: int) -> ResponseReturnValue:
-    return _render(task_access.visible(me(), task_id))
+    return _render(access.visible(me(), task_id))
 
 
 @bp.get("/<int:task_id>/diagram.bpmn")
 @requires(*WORK_TASKS)
 def diagram(task_id: int) -> ResponseReturnValue:
-    task = task_access.visible(me(), task_id)
-    ctx = task_page.context(task.instance_id, task.customer_id, task.process_id)
-    xml = task_page.bpmn_xml(ctx.definition_id) if ctx.definition_id is not None else None
+    task = access.visible(me(), task_id)
+    ctx = page.context(task.instance_id, task.customer_id, task.process_id)
+    xml = page.bpmn_xml(ctx.definition_id) if ctx.definition_id is not None else None
     if xml is None:
         return Response(_("The process definition of this task is gone."), status=404, mimetype="text/plain")
     return Response(xml, mimetype="application/xml")
 
 
 def _operation(
-    task_id: int, operation: Callable[[Principal, task_access.TaskRef], None], done: Callable[[str], str]
+    task_id: int, operation: Callable[[Principal, access.TaskRef], None], done: Callable[[str], str]
 ) -> ResponseReturnValue:
     """Run a claim/unclaim on a task ``me`` may see; engine refusals become an error flash, not an error page."""
     principal = me()
-    task = task_access.visible(principal, task_id)
-    target = task_access.back_to(request.form.get("next"), _page(task_id))
+    task = access.visible(principal, task_id)
+    target = access.back_to(request.form.get("next"), _page(task_id))
     try:
         operation(principal, task)
     except EngineError as exc:
@@ -101,29 +101,29 @@ def _operation(
 @bp.post("/<int:task_id>/claim")
 @requires(*WORK_TASKS)
 def claim(task_id: int) -> ResponseReturnValue:
-    return _operation(task_id, task_access.claim, lambda name: _("You claimed “%(name)s”.", name=name))
+    return _operation(task_id, access.claim, lambda name: _("You claimed “%(name)s”.", name=name))
 
 
 @bp.post("/<int:task_id>/unclaim")
 @requires(*WORK_TASKS)
 def unclaim(task_id: int) -> ResponseReturnValue:
-    return _operation(task_id, task_access.unclaim, lambda name: _("“%(name)s” is back in the group queue.", name=name))
+    return _operation(task_id, access.unclaim, lambda name: _("“%(name)s” is back in the group queue.", name=name))
 
 
 @bp.post("/<int:task_id>/reassign")
 @requires(*WORK_TASKS)
 def reassign(task_id: int) -> ResponseReturnValue:
     principal = me()
-    task = task_access.visible(principal, task_id)
+    task = access.visible(principal, task_id)
     target = request.form.get("assignee", "").strip()
     note = request.form.get("note", "")
     delegating = request.form.get("mode") == "delegate"
     try:
         if delegating:
-            task_access.delegate(principal, task, target, note)
+            access.delegate(principal, task, target, note)
         else:
-            task_access.reassign(principal, task, target)
-    except task_access.ActionRefused as exc:
+            access.reassign(principal, task, target)
+    except access.ActionRefused as exc:
         return _render(task, handover={"assignee": target, "note": note}, handover_error=str(exc)), 422
     except EngineError as exc:
         flash(str(exc), "error")
@@ -146,11 +146,11 @@ def reassign(task_id: int) -> ResponseReturnValue:
 @requires(*WORK_TASKS)
 def comment(task_id: int) -> ResponseReturnValue:
     principal = me()
-    task = task_access.visible(principal, task_id)
+    task = access.visible(principal, task_id)
     body = request.form.get("body", "")
     try:
-        task_access.add_comment(principal, task, body)
-    except task_access.ActionRefused as exc:
+        access.add_comment(principal, task, body)
+    except access.ActionRefused as exc:
         return _render(task, comment=body, comment_error=str(exc)), 422
     flash(_("Comment added."), "success")
     return redirect(_page(task_id) + "#comments", 303)
@@ -160,8 +160,8 @@ def comment(task_id: int) -> ResponseReturnValue:
 @requires(*WORK_TASKS)
 def complete(task_id: int) -> ResponseReturnValue:
     principal = me()
-    task = task_access.visible(principal, task_id)
-    if task_access.held_by_other(principal, task) and task.open:
+    task = access.visible(principal, task_id)
+    if access.held_by_other(principal, task) and task.open:
         flash(
             _(
                 "“%(name)s” is claimed by %(user)s; only they can complete it.",
@@ -177,7 +177,7 @@ def complete(task_id: int) -> ResponseReturnValue:
         runtime().complete(
             task_id,
             actor=principal.username,
-            data=task_page.submitted_data(fields, form),
+            data=page.submitted_data(fields, form),
             groups=principal.task_groups(),
         )
     except FormValidationError as exc:
@@ -188,7 +188,7 @@ def complete(task_id: int) -> ResponseReturnValue:
     except (ConflictError, InvalidState) as exc:
         flash(str(exc), "error")
         return redirect(_page(task_id), 303)
-    upcoming = task_access.next_task(principal, task.instance_id)
+    upcoming = access.next_task(principal, task.instance_id)
     if upcoming is None:
         flash(_("“%(name)s” completed.", name=translate(task.name)), "success")
         return redirect(url_for("inbox.index"), 303)

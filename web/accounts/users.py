@@ -14,12 +14,10 @@ from sqlalchemy import Connection, FromClause, Row, Select, bindparam, delete, e
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import _audit as audit
-from engine._errors import InvalidState, NotFound, PermissionDenied
-from engine._runtime import Runtime
+from engine import AuditAction, InvalidState, NotFound, PermissionDenied, Runtime, append_audit
 from engine.models import core
+from web.accounts.principal import Principal
 from web.models import ROLES, ApiToken, LoginAttempt, User, UserGroup, max_length
-from web.principal import Principal
 
 MIN_PASSWORD = 8
 # Input limits, declared once by the columns that store the values.
@@ -104,11 +102,11 @@ def add_user(
         u.session.add(user)
         u.session.flush()
         u.session.add_all(UserGroup(user_id=user.id, group_name=g) for g in group_list)
-        audit.append(
+        append_audit(
             u.session,
             at=u.now,
             actor=actor,
-            action="user_created",
+            action=AuditAction.USER_CREATED,
             payload={"user": username, "after": {"roles": role_list, "groups": group_list}},
         )
         return user.id
@@ -147,11 +145,11 @@ def update_access(
         user.roles, user.active = ",".join(role_list), active
         u.session.execute(delete(UserGroup).where(UserGroup.user_id == user_id))
         u.session.add_all(UserGroup(user_id=user_id, group_name=g) for g in group_list)
-        audit.append(
+        append_audit(
             u.session,
             at=u.now,
             actor=actor,
-            action="user_access_changed",
+            action=AuditAction.USER_ACCESS_CHANGED,
             payload={"user": user.username, "before": before, "after": after},
         )
 
@@ -162,11 +160,11 @@ def set_language(rt: Runtime, user_id: int, language: str | None, *, actor: str)
         if user is None:
             raise UserError(f"user {user_id} does not exist")
         before, user.language = user.language, language
-        audit.append(
+        append_audit(
             u.session,
             at=u.now,
             actor=actor,
-            action="user_language_changed",
+            action=AuditAction.USER_LANGUAGE_CHANGED,
             payload={"user": user.username, "before": before, "after": language},
         )
 
@@ -186,8 +184,12 @@ def create_token(rt: Runtime, user_id: int, name: str, *, actor: str) -> str:
                 user_id=user_id, name=name, token_sha256=hashlib.sha256(token.encode()).hexdigest(), created_at=u.now
             )
         )
-        audit.append(
-            u.session, at=u.now, actor=actor, action="api_token_created", payload={"user": user.username, "name": name}
+        append_audit(
+            u.session,
+            at=u.now,
+            actor=actor,
+            action=AuditAction.API_TOKEN_CREATED,
+            payload={"user": user.username, "name": name},
         )
     return token
 
@@ -204,7 +206,9 @@ def change_password(rt: Runtime, user_id: int, current: str, new: str, *, actor:
             raise UserError("current_password: this is not your current password")
         user.password_hash = generate_password_hash(new)
         user.session_generation += 1
-        audit.append(u.session, at=u.now, actor=actor, action="user_password_changed", payload={"user": user.username})
+        append_audit(
+            u.session, at=u.now, actor=actor, action=AuditAction.USER_PASSWORD_CHANGED, payload={"user": user.username}
+        )
         return user.session_generation
 
 
@@ -215,7 +219,9 @@ def end_sessions(rt: Runtime, user_id: int, *, actor: str) -> None:
         if user is None:
             return
         user.session_generation += 1
-        audit.append(u.session, at=u.now, actor=actor, action="user_signed_out", payload={"user": user.username})
+        append_audit(
+            u.session, at=u.now, actor=actor, action=AuditAction.USER_SIGNED_OUT, payload={"user": user.username}
+        )
 
 
 # -- API tokens --------------------------------------------------------------------------------------------------
@@ -271,11 +277,11 @@ def revoke_token(rt: Runtime, token_id: int, *, actor: str, owner_id: int | None
         token = u.session.get(ApiToken, token_id)
         assert token is not None
         token.revoked_at = u.now
-        audit.append(
+        append_audit(
             u.session,
             at=u.now,
             actor=actor,
-            action="api_token_revoked",
+            action=AuditAction.API_TOKEN_REVOKED,
             payload={"user": found.username, "name": found.name, "token_id": token_id},
         )
         return TokenInfo(found.id, found.user_id, found.username, found.name, found.created_at, u.now)
@@ -382,11 +388,11 @@ def authenticate(
         if pair >= max_failures or (user is None and scanning):
             first = pair_first if pair >= max_failures else scan_first
             assert first is not None
-            audit.append(
+            append_audit(
                 u.session,
                 at=u.now,
                 actor=username or "anonymous",
-                action="login_locked",
+                action=AuditAction.LOGIN_LOCKED,
                 payload={"user": username, "remote_addr": remote_addr, "failures": max(pair, scan)},
             )
             return LoginResult(None, locked_until=first + window)
@@ -395,11 +401,11 @@ def authenticate(
             ok = False
         else:
             ok = check_password_hash(user.password_hash, password)
-        audit.append(
+        append_audit(
             u.session,
             at=u.now,
             actor=username or "anonymous",
-            action="login_succeeded" if ok else "login_failed",
+            action=AuditAction.LOGIN_SUCCEEDED if ok else AuditAction.LOGIN_FAILED,
             payload={"user": username, "remote_addr": remote_addr},
         )
         if not ok:
@@ -428,7 +434,7 @@ def all_groups(session: Session) -> list[str]:
     """Groups known anywhere: members' groups and the candidate groups of tasks (of every task ever: one index
     probe per group name, not a read of the whole membership history)."""
     from engine.models import HumanTaskGroup
-    from web.distinct_names import distinct_names
+    from web.inbox.names import distinct_names
 
     names = set(distinct_names(session, UserGroup.group_name))
     names |= set(distinct_names(session, HumanTaskGroup.group_name))

@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine import AuditAction
+from web.accounts.principal import Principal
 from web.context import audited_unit, record
 from web.models import SavedFilter, User
-from web.principal import Principal
 
 MAX_NAME = 100
 
@@ -65,7 +66,7 @@ def save(me: Principal, name: str, query: str, shared_group: str) -> None:
         )
         record(
             u,
-            "filter_saved",
+            AuditAction.FILTER_SAVED,
             {"before": None, "after": {"name": name, "query": query, "shared_group": shared_group or None}},
         )
 
@@ -78,5 +79,5 @@ def delete(me: Principal, filter_id: int) -> str:
             raise FilterError("filter", _("Saved filter %(id)s is not one of yours.", id=filter_id))
         before = {"name": found.name, "query": found.query, "shared_group": found.shared_group}
         u.session.delete(found)
-        record(u, "filter_deleted", {"before": before, "after": None})
+        record(u, AuditAction.FILTER_DELETED, {"before": before, "after": None})
         return before["name"] or ""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from web.inbox_keyset import Key
+from web.inbox.keyset import Key
 from web.params import whole_number
 
 VIEWS = ("mine", "groups", "all")

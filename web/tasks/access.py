@@ -11,14 +11,12 @@ from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, or_, select
 
-from engine._execution import OPEN_STATES
+from engine import OPEN_TASK_STATES, AuditAction, in_groups, may_see
 from engine.models import HumanTask, HumanTaskGroup
+from web.accounts.principal import Principal
 from web.context import audited_unit, read_session, record, runtime
-from web.inbox_query import in_groups
 from web.models import TaskComment, User, UserGroup
-from web.principal import Principal
 
-OPEN = OPEN_STATES
 MAX_COMMENT = 5000
 
 
@@ -42,7 +40,7 @@ class TaskRef:
 
     @property
     def open(self) -> bool:
-        return self.state in OPEN
+        return self.state in OPEN_TASK_STATES
 
 
 def load(task_pk: int) -> TaskRef | None:
@@ -67,7 +65,8 @@ def load(task_pk: int) -> TaskRef | None:
 
 
 def can_see(me: Principal, task: TaskRef) -> bool:
-    return me.sees_all_tasks or task.assignee == me.username or bool(task.groups & me.groups)
+    """The engine's rule (``may_see``), so a page never shows a task the facade would refuse."""
+    return may_see(user=me.username, groups=me.task_groups(), assignee=task.assignee, task_groups=task.groups)
 
 
 def visible(me: Principal, task_pk: int) -> TaskRef:
@@ -172,7 +171,7 @@ def add_comment(me: Principal, task: TaskRef, body: str) -> None:
         )
         record(
             u,
-            "task_commented",
+            AuditAction.TASK_COMMENTED,
             {"task": task.id, "name": task.name, "before": None, "after": {"body": body}},
             process_id=task.process_id,
             instance_id=task.instance_id,
@@ -196,10 +195,12 @@ def next_task(me: Principal, instance_id: str) -> HumanTask | None:
         workable: ColumnElement[bool] = HumanTask.assignee == me.username
         unclaimed: ColumnElement[bool] = HumanTask.assignee.is_(None)
         if not me.sees_all_tasks:
-            unclaimed = unclaimed & in_groups(sorted(me.groups))
+            unclaimed = unclaimed & in_groups(me.groups)
         return session.execute(
             select(HumanTask)
-            .where(HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN), or_(workable, unclaimed))
+            .where(
+                HumanTask.instance_id == instance_id, HumanTask.state.in_(OPEN_TASK_STATES), or_(workable, unclaimed)
+            )
             .order_by(HumanTask.assignee.is_(None), HumanTask.priority.desc(), HumanTask.id)
             .limit(1)
         ).scalar_one_or_none()

@@ -12,10 +12,10 @@ from __future__ import annotations
 from flask import abort, request, session
 from flask_login import current_user, login_user, logout_user
 
-from web import users
+from web.accounts import users
+from web.accounts.principal import Principal
 from web.context import runtime
 from web.extensions import login_manager
-from web.principal import Principal
 
 GENERATION_KEY = "_generation"
 

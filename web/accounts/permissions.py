@@ -11,12 +11,11 @@ from flask_login import current_user
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from engine._errors import PermissionDenied
-from engine._execution import OPEN_STATES
+from engine import OPEN_TASK_STATES, PermissionDenied
 from engine.models import HumanTask, HumanTaskGroup
+from web.accounts.principal import Principal
 from web.extensions import login_manager
 from web.models import ROLES
-from web.principal import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,7 +69,7 @@ def _works_on(session: Session, principal: Principal, instance_id: str) -> bool:
     )
     query = select(HumanTask.id).where(
         HumanTask.instance_id == instance_id,
-        HumanTask.state.in_(OPEN_STATES),
+        HumanTask.state.in_(OPEN_TASK_STATES),
         or_(HumanTask.assignee == principal.username, in_my_groups),
     )
     return session.execute(query.limit(1)).first() is not None

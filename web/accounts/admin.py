@@ -10,11 +10,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine._errors import EngineError
-from web import users
+from engine import EngineError
+from web.accounts import users
+from web.accounts.permissions import ADMIN, requires
 from web.context import me, read_session, runtime
 from web.models import ROLES, User
-from web.permissions import ADMIN, requires
 
 bp = Blueprint("admin", __name__)
 
