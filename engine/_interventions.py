@@ -29,6 +29,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine._compaction import compacted_elements
 from engine._enums import FINAL_STATUSES
 from engine._errors import FieldError, FormValidationError, InvalidState, NotFound
 from engine._execution import ACTIVE
@@ -105,8 +106,9 @@ def shown_element(task: Task) -> str | None:
 
 
 def element_states(workflow: BpmnWorkflow) -> dict[str, str]:
-    """{element id: done | active | waiting | incident} for every element of the diagram that ran or runs."""
-    marks: dict[str, str] = {}
+    """{element id: done | active | waiting | incident} for every element of the diagram that ran or runs, the
+    elements that ran only in iterations compaction dropped from the tree included (engine._compaction)."""
+    marks: dict[str, str] = dict.fromkeys(compacted_elements(workflow), "done")
     for task in workflow.get_tasks():
         mark = MARKS.get(task.state)
         element = shown_element(task) if mark else None

@@ -12,7 +12,10 @@ verify them, so a missing key is an error naming where it was looked for.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,9 +28,18 @@ class MissingKeyError(ConfigError):
 
 
 def _make(path: Path) -> None:
+    """Create the key file once, even when several processes (web workers, schedulers) start at the same moment:
+    the key is written whole to a private temporary file, then linked into place; ``os.link`` fails if the name
+    exists, so the first process wins, the others keep its key, and nobody ever reads a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(secrets.token_hex(32))
-    path.chmod(0o600)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
 
 
 def secret_key(config: Mapping[str, Any]) -> str:

@@ -29,6 +29,16 @@ from web.params import BoundedInt
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 5 * 1024 * 1024  # a bigger request body is refused whole (413)
+SECURITY_HEADERS = (  # on every response, unless the view set the header itself
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "font-src 'self' data:; object-src 'none'; frame-ancestors 'none'",
+    ),
+)
 
 
 def _build_runtime(config: dict[str, Any]) -> Runtime:
@@ -55,6 +65,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, runtime: Runtime | No
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.extensions["jornada.runtime"] = runtime or _build_runtime(settings)
+    from web.accounts.sessions import SessionInterface
+
+    app.session_interface = SessionInterface()  # no cookie session for token API calls (web.accounts.sessions)
     from web import ops
 
     ops.init_app(app)  # /healthz, /metrics, a log line and a latency per request: hooks before everyone else's
@@ -138,14 +151,12 @@ def _register_hooks(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "font-src 'self' data:; object-src 'none'; frame-ancestors 'none'",
-        )
+        """Each header of SECURITY_HEADERS a view did not set itself (one pass over the response's headers)."""
+        headers = response.headers
+        present = set(headers.keys(lower=True))
+        for name, value in SECURITY_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
         return response
 
     # NUL characters and lone surrogates anywhere, JSON too deep or too big: 400 naming the field, before any view

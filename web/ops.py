@@ -39,6 +39,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 SECRET_ARGS = frozenset({"token"})  # view arguments that are credentials (the public survey link's token)
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 UNMATCHED = "<unmatched>"
+_LATENCY_CHILDREN: dict[tuple[str, str, int], Any] = {}  # (route, method, status class) -> histogram child
 
 
 @bp.get("/healthz")
@@ -101,26 +102,36 @@ def _user_id() -> int | None:
     return user.id if getattr(user, "is_authenticated", False) and hasattr(user, "id") else None
 
 
+def _latency(route: str, method: str, status: int) -> Any:
+    """The histogram's child for one (route, method, status class), looked up once: ``labels()`` takes a lock and
+    builds its key on every call, and a worker serves few distinct combinations."""
+    key = (route, method, status // 100)
+    child = _LATENCY_CHILDREN.get(key)
+    if child is None:
+        child = _LATENCY_CHILDREN[key] = REQUEST_SECONDS.labels(route=route, method=method, status=f"{key[2]}xx")
+    return child
+
+
 def _finish(response: Response) -> Response:
     started = g.get("request_started")
     if started is None:  # a response made before our before_request ran (another hook answered first)
         return response
     seconds = time.perf_counter() - started
-    route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    REQUEST_SECONDS.labels(route=route, method=request.method, status=f"{response.status_code // 100}xx").observe(
-        seconds
-    )
-    response.headers["X-Request-ID"] = g.request_id
-    fields = {
-        "method": request.method,
-        "path": logged_path(),
-        "route": route,
-        "status": response.status_code,
-        "ms": round(seconds * 1000, 1),
-        "user": _user_id(),
-        "request_id": g.request_id,
-    }
-    log_requests.info("request", extra={"fields": fields})
+    rule, method, request_id = request.url_rule, request.method, g.request_id
+    route = rule.rule if rule is not None else UNMATCHED
+    _latency(route, method, response.status_code).observe(seconds)
+    response.headers["X-Request-ID"] = request_id
+    if log_requests.isEnabledFor(logging.INFO):  # the line's fields are built only when it is written
+        fields = {
+            "method": method,
+            "path": logged_path(),
+            "route": route,
+            "status": response.status_code,
+            "ms": round(seconds * 1000, 1),
+            "user": _user_id(),
+            "request_id": request_id,
+        }
+        log_requests.info("request", extra={"fields": fields})
     return response
 
 

@@ -12,6 +12,7 @@ from engine import FrozenClock, Runtime, Store
 from engine import _compaction as compaction
 from engine import _specs as specs
 from engine._compaction import compact_now, compacted_elements, task_count
+from engine._interventions import element_states
 from engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes import build_registry
 from tests.bpmn_builder import HEADER, flow, process, user_task
@@ -147,6 +148,9 @@ def test_the_history_of_compacted_weeks_stays_in_the_audit_trail_and_the_task_ro
     assert len(completed) == 61
     assert task_count(workflow) < 61  # ... while the engine state keeps only the recent weeks
     assert {"start", "intake", "work", "wait", "more"} <= set(compacted_elements(workflow))
+    marks = element_states(workflow)  # the instance page's diagram still shows the dropped steps as done
+    assert marks["intake"] == "done" and marks["start"] == "done"
+    assert marks["work"] == "active"
 
 
 def test_a_compacted_instance_restarts_from_its_json_in_a_fresh_engine_and_completes(

@@ -105,6 +105,11 @@ def test_a_batch_after_events_appended_elsewhere_links_to_the_moved_head(
 def test_every_statement_of_the_sweep_reads_human_task_only_through_its_pending_index_or_primary_key(
     lin: Runtime, clock: FrozenClock
 ) -> None:
+    # an already-alerted backlog of open tasks, as in production: with a handful of rows every open-task index costs
+    # the same and PostgreSQL's choice among them is a coin toss; with the backlog the pending index is the cheap one
+    started(lin, 60)
+    clock.advance(days=3, minutes=1)
+    assert len(sweep(lin)) == 120
     started(lin, 3)
     clock.advance(days=3, minutes=1)
     with statements(lin.store) as sent:
@@ -120,7 +125,10 @@ def test_every_statement_of_the_sweep_reads_human_task_only_through_its_pending_
 
 
 def reads_task(line: str) -> bool:
-    """Whether a plan line reads human_task (SQLite: SCAN/SEARCH; PostgreSQL: a scan node)."""
+    """Whether a plan line reads human_task (SQLite: SCAN/SEARCH; PostgreSQL: a scan node). A PostgreSQL "Bitmap Heap
+    Scan" fetches the rows its child "Bitmap Index Scan on <index>" found: that child line is the one judged."""
+    if "Bitmap Heap Scan" in line:
+        return False
     return "human_task" in line and any(word in line for word in ("SCAN", "SEARCH", "Scan"))
 
 
@@ -129,6 +137,7 @@ def plan(store: Store, sql: str, params: Any) -> list[str]:
     so a tiny table shows the index the query can use rather than a scan that is cheaper at that size."""
     with store.engine.connect() as conn:
         if store.is_postgres:
+            conn.exec_driver_sql("ANALYZE human_task")  # the planner sees the rows the test made
             conn.exec_driver_sql("SET enable_seqscan = off")
             lines = [row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql, params)]
         else:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import OPEN_TASK_STATES, InstanceStatus, NotFound
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance
@@ -17,6 +17,8 @@ from web.api import shapes
 from web.api.base import iso
 from web.api.declare import Body, Response, Shape, When, operation, text
 from web.context import me, read_session, runtime
+
+STATUS_OF = select(ProcessInstance.status).where(ProcessInstance.id == bindparam("instance_id"))
 
 
 class StartRequest(Body):
@@ -75,8 +77,8 @@ def start_instance(body: StartRequest) -> ResponseReturnValue:
         business_key=body.business_key,
         data=body.data,
     )
-    with read_session() as session:
-        status = session.execute(select(ProcessInstance.status).where(ProcessInstance.id == instance_id)).scalar()
+    with runtime().store.reading() as conn:  # a Core read: no ORM session for one column
+        status = conn.execute(STATUS_OF, {"instance_id": instance_id}).scalar()
     location = url_for("api.get_instance", instance_id=instance_id)
     return jsonify({"id": instance_id, "status": status}), 201, {"Location": location}
 
