@@ -137,7 +137,11 @@ def free_port() -> int:
 
 
 def start_server(folder: Path, url: str, port: int, workers: int = 2) -> subprocess.Popen[bytes]:
-    """gunicorn with ``workers`` gthread workers (bench/cs_kpis.py starts it too, with the default 2)."""
+    """gunicorn with ``workers`` of the worker class and threads ``jornada serve`` runs (web/server.py: gunicorn's
+    gthread worker serving a kept-alive connection's next request in place); bench/cs_kpis.py starts it too, with
+    the default 2."""
+    from web.server import THREADS, WORKER_CLASS
+
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("JORNADA_")},
         "JORNADA_CONFIG": str(folder / "no-config.toml"),  # defaults + the variables below only
@@ -146,7 +150,7 @@ def start_server(folder: Path, url: str, port: int, workers: int = 2) -> subproc
         "JORNADA_WEB_SECRET_KEY": "bench-secret",
     }
     # --keep-alive: the clients' connections (and so their worker's cached workflows) outlive the facade rounds
-    options = ["-w", str(workers), "-k", "gthread", "--threads", "4", "--keep-alive", "120"]
+    options = ["-w", str(workers), "-k", WORKER_CLASS, "--threads", str(THREADS), "--keep-alive", "120"]
     command = [sys.executable, "-m", "gunicorn", *options, "-b", f"127.0.0.1:{port}", "web:create_app()"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -30,7 +30,7 @@ from engine._deploy import latest as latest_definition
 from engine._diff import LAYOUT as LAYOUT_CHANGE
 from engine._diff import ElementChange
 from engine._diff import compare as compare_models
-from engine._dml import Prepared
+from engine._dml import Prepared, PreparedRead
 from engine._enums import FINAL_STATUSES, OPEN_STATUSES, OPEN_TASK_STATES, AuditAction, InstanceStatus, TaskState
 from engine._errors import (
     ConflictError,
@@ -63,7 +63,7 @@ from engine._outbox import MAX_ATTEMPTS as MAIL_MAX_ATTEMPTS
 from engine._outbox import queue_mail
 from engine._readiness import Readiness, multi_node_warnings
 from engine._readiness import check as check_readiness
-from engine._runtime import Runtime
+from engine._runtime import Runtime, Started
 from engine._scheduler import build_scheduler, run_once
 from engine._specs import parse_xml, single_process
 from engine._store import Store
@@ -111,12 +111,14 @@ __all__ = [
     "Outcome",
     "PermissionDenied",
     "Prepared",
+    "PreparedRead",
     "Preview",
     "Problem",
     "Readiness",
     "Runtime",
     "StartRefused",
     "StartRequest",
+    "Started",
     "StepStats",
     "Store",
     "SystemClock",

@@ -1,4 +1,5 @@
-"""The hot path's one-row INSERT/UPDATE statements, run on SQLite's own cursor.
+"""The hot path's one-row INSERT/UPDATE statements, and the one-row lookups every request starts with, run on
+SQLite's own cursor.
 
 Every operation writes a handful of single rows (task row, KPI row, audit event and head, instance row, new inbox
 rows). For such a statement SQLAlchemy's execution (parameter processing, execution context, result object) costs
@@ -7,6 +8,11 @@ SQLAlchemy's compiler, its parameters converted by the columns' own bind process
 sqlite3 cursor inside the same transaction; errors are raised as SQLAlchemy's (an IntegrityError stays one). On
 any other database, and for a statement the shortcut does not cover (column defaults computed in Python,
 expanding IN lists), it runs through ``Connection.execute`` unchanged.
+
+A ``PreparedRead`` is a SELECT of at most one row (the API token's owner, on every API request): on SQLite it runs
+as a single statement on a pooled connection, outside any transaction (one SQLite statement reads one consistent
+snapshot), so the explicit BEGIN, SQLAlchemy's execution and its result object are skipped; its columns must need
+no result processing. Elsewhere it runs in a read-only transaction through ``Connection.execute``.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine, Select
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import ClauseElement
 
 _Getter = Callable[[Mapping[str, Any]], Any]
 
@@ -86,34 +93,94 @@ class Prepared:
             return self._plans[key]
         except KeyError:
             pass
-        raw = dialect.name == "sqlite" and dialect.driver == "pysqlite" and dialect.paramstyle == "qmark"
-        plan = self._compile(conn, key[1]) if raw else None
+        plan = self._compile(conn, key[1]) if _raw_sqlite(dialect) else None
         self._plans[key] = plan
         return plan
 
     def _compile(self, conn: Connection, keys: tuple[str, ...]) -> _Plan | None:
-        compiled: Any = self.statement.compile(dialect=conn.dialect, column_keys=list(keys))
-        if (
-            compiled.insert_prefetch
-            or compiled.update_prefetch
-            or compiled.postfetch
-            or compiled.literal_execute_params
-            or compiled.post_compile_params
-            or compiled.positiontup is None
+        return _compile(self.statement, conn.dialect, keys)
+
+
+class PreparedRead:
+    """A Core SELECT of at most one row, its parameters given at execution (see the module's doc)."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan | None] = {}
+
+    def one_or_none(self, engine: Engine, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        """The row (a tuple of its columns) or None; more than one row is an error, as in Result.one_or_none."""
+        dialect = engine.dialect
+        key = (dialect.name, tuple(params))
+        try:
+            plan = self._plans[key]
+        except KeyError:
+            plan = self._plans[key] = self._compile(engine, key[1])
+        if plan is None:
+            with engine.connect() as conn:
+                return conn.execute(self.statement, dict(params)).one_or_none()
+        values = plan.values(params)
+        raw = engine.raw_connection()
+        try:
+            dbapi = raw.driver_connection
+            assert isinstance(dbapi, sqlite3.Connection)
+            try:
+                rows = dbapi.execute(plan.sql, values).fetchmany(2)
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error) from exc
+        finally:
+            raw.close()  # back to the pool
+        if len(rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when one or none was required")
+        return rows[0] if rows else None
+
+    def _compile(self, engine: Engine, keys: tuple[str, ...]) -> _Plan | None:
+        dialect = engine.dialect
+        if not _raw_sqlite(dialect) or any(
+            column.type.result_processor(dialect, None) is not None for column in self.statement.selected_columns
         ):
-            return None  # defaults computed in Python, expanding lists: leave them to SQLAlchemy
-        processors: Mapping[str, Callable[[Any], Any]] = compiled._bind_processors
-        getters: list[_Getter] = []
-        for name in compiled.positiontup:
-            process = processors.get(name)
-            if name in keys:
-                getters.append(_given(name, process))
-                continue
-            bind = compiled.binds[name]
-            if bind.required or bind.callable is not None:
-                return None
-            getters.append(_fixed(bind.value if process is None else process(bind.value)))
-        return _Plan(compiled.string, tuple(getters))
+            return None
+        # fixed values SQLAlchemy renders only at execution (the separator of aggregate_strings) are rendered now
+        compiled: Any = self.statement.params(dict.fromkeys(keys)).compile(
+            dialect=dialect, compile_kwargs={"render_postcompile": True}
+        )
+        if any(bind.key in keys for bind in compiled.literal_execute_params):
+            return None
+        return _plan(compiled, keys)
+
+
+def _raw_sqlite(dialect: Any) -> bool:
+    return bool(dialect.name == "sqlite" and dialect.driver == "pysqlite" and dialect.paramstyle == "qmark")
+
+
+def _compile(statement: ClauseElement, dialect: Any, keys: tuple[str, ...]) -> _Plan | None:
+    """The SQL and parameter getters of ``statement`` given parameters ``keys``; None when SQLAlchemy must run it."""
+    compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
+    if (
+        getattr(compiled, "insert_prefetch", None)  # DML only
+        or getattr(compiled, "update_prefetch", None)
+        or getattr(compiled, "postfetch", None)
+        or compiled.literal_execute_params
+    ):
+        return None  # defaults computed in Python, expanding lists: leave them to SQLAlchemy
+    return _plan(compiled, keys)
+
+
+def _plan(compiled: Any, keys: tuple[str, ...]) -> _Plan | None:
+    if compiled.post_compile_params or compiled.positiontup is None:
+        return None
+    processors: Mapping[str, Callable[[Any], Any]] = compiled._bind_processors
+    getters: list[_Getter] = []
+    for name in compiled.positiontup:
+        process = processors.get(name)
+        if name in keys:
+            getters.append(_given(name, process))
+            continue
+        bind = compiled.binds[name]
+        if bind.required or bind.callable is not None:
+            return None
+        getters.append(_fixed(bind.value if process is None else process(bind.value)))
+    return _Plan(compiled.string, tuple(getters))
 
 
 def _dbapi(conn: Connection) -> sqlite3.Connection:

@@ -12,7 +12,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
@@ -59,6 +59,13 @@ from engine.models import ProcessInstance
 
 SYSTEM = "system"
 RUNNABLE = (InstanceStatus.RUNNING, InstanceStatus.WAITING)  # statuses a message or a timer moves on (not incident)
+
+
+class Started(NamedTuple):
+    """What ``Runtime.launch`` returns: the new instance's id and its status once its first steps ran."""
+
+    id: str
+    status: InstanceStatus
 
 
 class Runtime:
@@ -216,10 +223,25 @@ class Runtime:
         business_key: str | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> str:
+        """Start an instance of the newest version of ``process_id``; returns its id."""
+        return self.launch(process_id, actor=actor, customer_id=customer_id, business_key=business_key, data=data).id
+
+    def launch(
+        self,
+        process_id: str,
+        *,
+        actor: str,
+        customer_id: str | None = None,
+        business_key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Started:
+        """``start``, returning the instance's status after its first steps too (running, waiting, completed or
+        incident), so that a caller who reports it need not read it back."""
         with self.unit() as u:
-            return self._start(
+            ex = self._start(
                 u, process_id, actor=actor, customer_id=customer_id, business_key=business_key, data=data or {}
-            ).instance.id
+            )
+        return Started(ex.instance.id, InstanceStatus(ex.instance.status))
 
     def _start(
         self,

@@ -7,7 +7,7 @@ import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from engine._dml import PreparedRead
 from engine._unit import Unit, open_unit
 
 if TYPE_CHECKING:
@@ -163,6 +164,10 @@ class Store:
     def reading(self) -> Connection:
         """A Core connection for read-only queries, without an ORM session (use as a context manager)."""
         return self._read_engine.connect()
+
+    def read_one(self, query: PreparedRead, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        """The one row of a prepared lookup, or None (engine._dml)."""
+        return query.one_or_none(self._read_engine, params)
 
     def session(self) -> Session:
         """A session for read-only queries (the caller closes it); on SQLite it never blocks a writer."""

@@ -11,6 +11,8 @@ from gunicorn.app.base import BaseApplication
 from web import ops
 
 log = logging.getLogger(__name__)
+WORKER_CLASS = "web.worker.KeepAliveWorker"  # gunicorn's threaded worker, kept-alive connections served in place
+THREADS = 4
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -58,8 +60,8 @@ def serve(
     options = {
         "bind": bind,
         "workers": workers or int(web["workers"]),
-        "worker_class": "gthread",
-        "threads": 4,
+        "worker_class": WORKER_CLASS,
+        "threads": THREADS,
         "accesslog": "-",
         "when_ready": when_ready,
         "on_exit": on_exit,

@@ -1,4 +1,5 @@
-"""What the task-completion hot path relies on: the audit head hint, the SQLite statement shortcut, the SQLite
+"""What the task-completion hot path relies on: the audit head hint, the SQLite statement shortcuts (writes, and the
+one-row read every API request starts with), the SQLite
 timestamp text, the SQLite settings in the URL, and one transaction for Core and ORM work in a unit."""
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy.exc
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
 from engine import FrozenClock, Runtime, Store
 from engine import _audit as audit
-from engine._dml import Prepared
+from engine._dml import Prepared, PreparedRead
 from engine._handlers import HandlerContext, HandlerError
 from engine._store import sqlite_settings
 from engine.models import AuditEvent, Outbox, ProcessInstance, TaskKpi, UTCDateTime, core
@@ -129,6 +130,53 @@ def test_a_prepared_statement_leaves_python_side_defaults_to_sqlalchemy(store: S
         rows = s.execute(select(Outbox).order_by(Outbox.id)).scalars().all()
     assert [(r.recipient, r.attempts, r.created_at) for r in rows] == [(n, 0, MOMENT) for n in ("r", "x", "y")]
     assert rows[0].id == row_id
+
+
+OUTBOX = core(Outbox)
+# aggregate_strings: a separator SQLAlchemy renders only at execution, which a PreparedRead renders once
+RECIPIENTS_OF_KIND = PreparedRead(
+    select(OUTBOX.c.kind, func.count(), func.aggregate_strings(OUTBOX.c.recipient, ","))
+    .where(OUTBOX.c.kind == bindparam("kind"))
+    .group_by(OUTBOX.c.kind)
+)
+
+
+def queue(conn: sqlalchemy.Connection, kind: str, *recipients: str) -> None:
+    conn.execute(
+        OUTBOX.insert(),
+        [{"kind": kind, "recipient": r, "subject": "s", "body": "b", "created_at": MOMENT} for r in recipients],
+    )
+
+
+def test_a_prepared_read_answers_as_sqlalchemy_does(store: Store) -> None:
+    with store.engine.begin() as conn:
+        queue(conn, "mail", "r@x")
+        queue(conn, "sms", "a", "b")
+    for kind in ("mail", "sms", "none"):
+        with store.engine.connect() as conn:
+            expected = conn.execute(RECIPIENTS_OF_KIND.statement, {"kind": kind}).one_or_none()
+        found = store.read_one(RECIPIENTS_OF_KIND, {"kind": kind})
+        assert (tuple(found) if found else None) == (tuple(expected) if expected else None)
+    assert tuple(store.read_one(RECIPIENTS_OF_KIND, {"kind": "mail"}) or ()) == ("mail", 1, "r@x")
+
+
+def test_a_prepared_read_sees_committed_rows_only_and_refuses_two_rows(store: Store) -> None:
+    by_recipient = PreparedRead(select(OUTBOX.c.id).where(OUTBOX.c.recipient == bindparam("to")))
+    with store.engine.begin() as conn:
+        queue(conn, "mail", "r@x")
+        assert store.read_one(by_recipient, {"to": "r@x"}) is None  # not committed yet: another connection reads
+    assert store.read_one(by_recipient, {"to": "r@x"}) is not None
+    with store.engine.begin() as conn:
+        queue(conn, "mail", "r@x")
+    with pytest.raises(sqlalchemy.exc.MultipleResultsFound):
+        store.read_one(by_recipient, {"to": "r@x"})
+
+
+def test_a_prepared_read_of_a_column_that_needs_converting_converts_it(store: Store) -> None:
+    created = PreparedRead(select(OUTBOX.c.created_at).where(OUTBOX.c.recipient == bindparam("to")))
+    with store.engine.begin() as conn:
+        queue(conn, "mail", "r@x")
+    assert tuple(store.read_one(created, {"to": "r@x"}) or ()) == (MOMENT,)  # a datetime, as SQLAlchemy gives it
 
 
 # -- SQLite: timestamps and settings -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import ConflictError, FormValidationError, InvalidState, PermissionDenied, Runtime
+from engine import ConflictError, FormValidationError, InstanceStatus, InvalidState, PermissionDenied, Runtime
 from engine.models import AuditEvent, TaskKpi
 from tests.bpmn_builder import flow, linear, process, user_task
 from tests.engine.helpers import instance, open_tasks
@@ -42,6 +42,15 @@ def test_a_started_instance_shows_its_first_human_task_in_the_inbox(runtime: Run
         "ready",
     )
     assert task.due_at is not None and task.warn_at < task.due_at < task.stuck_at
+
+
+def test_launch_answers_the_status_the_instance_was_saved_with(runtime: Runtime) -> None:
+    empty = process("empty", '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>' + flow("f", "s", "e"))
+    runtime.deploy({"approve.bpmn": GATEWAY, "empty.bpmn": empty}, actor="designer")
+    waiting = runtime.launch("approve", actor="alice", customer_id="C-1")
+    done = runtime.launch("empty", actor="alice", customer_id="C-1")
+    assert (waiting.status, done.status) == (InstanceStatus.RUNNING, InstanceStatus.COMPLETED)
+    assert [instance(runtime, started.id).status for started in (waiting, done)] == [waiting.status, done.status]
 
 
 def test_completing_with_a_big_amount_takes_the_conditional_branch(runtime: Runtime) -> None:

@@ -76,8 +76,7 @@ def establish_user() -> None:
     """The before-request hook: the bearer token's owner, else the session's user if the session is current."""
     token = bearer_token()
     if token is not None:
-        with runtime().store.reading() as conn:
-            principal = users.principal_for_token(conn, token) if token else None
+        principal = users.principal_for_token(runtime(), token) if token else None
         if principal is None:
             abort(401, description="The bearer token is not valid: unknown, revoked, or its user is deactivated.")
         login_manager._update_request_context_with_user(principal)  # this request only; the cookie is untouched

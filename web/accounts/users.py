@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, FromClause, Row, Select, bindparam, delete, exists, func, select
+from sqlalchemy import Connection, FromClause, Select, bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import AuditAction, InvalidState, NotFound, PermissionDenied, Runtime, append_audit
+from engine import AuditAction, InvalidState, NotFound, PermissionDenied, PreparedRead, Runtime, append_audit
 from engine.models import core
 from web.accounts.principal import Principal
 from web.models import ROLES, ApiToken, LoginAttempt, User, UserGroup, max_length
@@ -310,12 +310,14 @@ def _principal_query(source: FromClause) -> Select[*tuple[Any, ...]]:
 
 # by id: every page request (the session cookie); by the sha256 of an API token: every API request
 _BY_ID = _principal_query(_users).where(_users.c.id == bindparam("user_id"))
-_BY_TOKEN = _principal_query(_users.join(_tokens, _tokens.c.user_id == _users.c.id)).where(
-    _tokens.c.token_sha256 == bindparam("digest"), _tokens.c.revoked_at.is_(None)
+_BY_TOKEN = PreparedRead(
+    _principal_query(_users.join(_tokens, _tokens.c.user_id == _users.c.id)).where(
+        _tokens.c.token_sha256 == bindparam("digest"), _tokens.c.revoked_at.is_(None)
+    )
 )
 
 
-def _principal(row: Row[*tuple[Any, ...]] | None) -> Principal | None:
+def _principal(row: Sequence[Any] | None) -> Principal | None:
     if row is None:
         return None
     user_id, username, display_name, roles, language, generation, groups = row
@@ -335,10 +337,11 @@ def load_principal(conn: Connection | Session, user_id: int) -> Principal | None
     return _principal(conn.execute(_BY_ID, {"user_id": user_id}).one_or_none())
 
 
-def principal_for_token(conn: Connection, token: str) -> Principal | None:
-    """The active owner of an unrevoked API token, else None."""
+def principal_for_token(rt: Runtime, token: str) -> Principal | None:
+    """The active owner of an unrevoked API token, else None: read on every API request, so a revoked token or a
+    deactivated owner is refused at once (one statement, engine.PreparedRead)."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    return _principal(conn.execute(_BY_TOKEN, {"digest": digest}).one_or_none())
+    return _principal(rt.store.read_one(_BY_TOKEN, {"digest": digest}))
 
 
 class LoginResult:

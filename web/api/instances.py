@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import Field
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from engine import OPEN_TASK_STATES, InstanceStatus, NotFound
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance
@@ -17,8 +17,6 @@ from web.api import shapes
 from web.api.base import iso
 from web.api.declare import Body, Response, Shape, When, operation, text
 from web.context import me, read_session, runtime
-
-STATUS_OF = select(ProcessInstance.status).where(ProcessInstance.id == bindparam("instance_id"))
 
 
 class StartRequest(Body):
@@ -70,17 +68,15 @@ class Instance(Shape):
     errors=(404, 409),
 )
 def start_instance(body: StartRequest) -> ResponseReturnValue:
-    instance_id = runtime().start(
+    started = runtime().launch(
         body.process_id,
         actor=me().username,
         customer_id=body.customer_id,
         business_key=body.business_key,
         data=body.data,
     )
-    with runtime().store.reading() as conn:  # a Core read: no ORM session for one column
-        status = conn.execute(STATUS_OF, {"instance_id": instance_id}).scalar()
-    location = url_for("api.get_instance", instance_id=instance_id)
-    return jsonify({"id": instance_id, "status": status}), 201, {"Location": location}
+    location = url_for("api.get_instance", instance_id=started.id)
+    return jsonify({"id": started.id, "status": started.status}), 201, {"Location": location}
 
 
 @operation(
