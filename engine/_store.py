@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from engine._dml import PreparedRead
 from engine._unit import Unit, open_unit
+from engine._wal import Checkpointer, autocheckpoint_pages
 
 if TYPE_CHECKING:
     from engine._execution import Observers
@@ -31,12 +32,12 @@ if TYPE_CHECKING:
 # a power loss or an OS crash can roll back the operations committed since the last checkpoint (it never corrupts
 # the database). FULL fsyncs the WAL at every commit: durable against power loss too, at one fsync per operation.
 #
-# wal_autocheckpoint=10000: the WAL size, in 4 KiB pages (~40 MB), at which a commit checkpoints it (SQLite's own
-# default is 1000). A checkpoint costs two fsyncs and a write of every page changed since the last one; doing it
-# ten times less often makes each operation cheaper (hot pages are written once per checkpoint), at the price of a
-# WAL file of up to ~40 MB, a longer pause on the commit that checkpoints, and, with NORMAL, a larger window of
-# operations a power loss can roll back. The WAL file is truncated back to 64 MB after a checkpoint if it grew
-# beyond (a long reader can hold a checkpoint back).
+# wal_autocheckpoint=10000: the WAL size, in 4 KiB pages (~40 MB), at which it is checkpointed (SQLite's own default is
+# 1000), by the operation that reached it once it released the writers' lock (engine/_wal.py). A checkpoint costs two
+# fsyncs and a write of every page changed since the last one; doing it ten times less often makes each operation
+# cheaper (hot pages are written once per checkpoint), at the price of a WAL file of up to ~40 MB, a longer pause for
+# the operation that checkpoints, and, with NORMAL, a larger window of operations a power loss can roll back. The WAL
+# file is truncated back to 64 MB after a checkpoint if it grew beyond (a long reader can hold a checkpoint back).
 SQLITE_SETTINGS = {"synchronous": "NORMAL", "wal_autocheckpoint": "10000"}
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -119,7 +120,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute(f"PRAGMA synchronous={settings['synchronous']}")
-        cursor.execute(f"PRAGMA wal_autocheckpoint={settings['wal_autocheckpoint']}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint_pages(int(settings['wal_autocheckpoint']))}")
         cursor.execute("PRAGMA journal_size_limit=67108864")
         cursor.close()
 
@@ -141,6 +142,10 @@ class Store:
         database = self.engine.url.database
         file_backed = self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
         self._writers = WriterLock(f"{database}.lock") if file_backed else None
+        self._checkpoints = None
+        if file_backed:
+            pages = int(sqlite_settings(make_url(url).query)["wal_autocheckpoint"])
+            self._checkpoints = Checkpointer(str(database), pages, self.engine)
 
     @property
     def is_postgres(self) -> bool:
@@ -160,6 +165,8 @@ class Store:
             open_unit(conn, now or datetime.now(UTC), observers) as unit,
         ):
             yield unit
+        if self._checkpoints is not None:  # committed, and the writers' lock is released (engine/_wal.py)
+            self._checkpoints.after_write()
 
     def reading(self) -> Connection:
         """A Core connection for read-only queries, without an ORM session (use as a context manager)."""
