@@ -7,26 +7,14 @@ database kind); the two runs take about 13 s."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "bench" / "http_throughput.py"
+from tests.bench import helpers
+
 RATE = r"[\d.]+/s  median +[\d.]+ ms  p90 +[\d.]+ ms  \(rounds: \d+\)"
 
 
 def run_bench(*argv: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--instances", "2", "--rounds", "1", *argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return helpers.run_bench("http_throughput.py", "--instances", "2", "--rounds", "1", *argv, timeout=180)
 
 
 def ratio(line: str, printed: str) -> float:

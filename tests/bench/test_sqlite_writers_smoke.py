@@ -4,24 +4,12 @@ one SQLite file, checks every completion landed once, and prints lines that pars
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.helpers import run_bench
 
 
 def test_one_and_two_engine_processes_print_their_rates_and_the_ratio() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "sqlite_writers.py"), "--instances", "2", "--rounds", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    printed = done.stdout
+    printed = run_bench("sqlite_writers.py", "--instances", "2", "--rounds", "1")
     assert "per process and round: 2 instances, 20 tasks" in printed, printed
     for processes in ("1 engine process:", "2 engine processes:"):
         assert re.search(rf"^{processes} +[\d.]+ tasks/s  \(rounds: \d+\)$", printed, re.M), printed
