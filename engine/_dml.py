@@ -78,27 +78,10 @@ class Prepared:
             raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error) from exc
 
     def _raw(self, conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> sqlite3.Cursor:
-        values = plan.values(params)
-        dbapi = _dbapi(conn)
-        try:
-            cursor: sqlite3.Cursor = dbapi.execute(plan.sql, values)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error) from exc
-        return cursor
+        return _execute(_dbapi(conn), plan, params)
 
     def _plan(self, conn: Connection, params: Mapping[str, Any]) -> _Plan | None:
-        dialect = conn.dialect
-        key = (dialect.name, tuple(params))
-        try:
-            return self._plans[key]
-        except KeyError:
-            pass
-        plan = self._compile(conn, key[1]) if _raw_sqlite(dialect) else None
-        self._plans[key] = plan
-        return plan
-
-    def _compile(self, conn: Connection, keys: tuple[str, ...]) -> _Plan | None:
-        return _compile(self.statement, conn.dialect, keys)
+        return _cached(self._plans, conn.dialect, params, lambda keys: _compile(self.statement, conn.dialect, keys))
 
 
 class PreparedRead:
@@ -110,35 +93,23 @@ class PreparedRead:
 
     def one_or_none(self, engine: Engine, params: Mapping[str, Any]) -> Sequence[Any] | None:
         """The row (a tuple of its columns) or None; more than one row is an error, as in Result.one_or_none."""
-        dialect = engine.dialect
-        key = (dialect.name, tuple(params))
-        try:
-            plan = self._plans[key]
-        except KeyError:
-            plan = self._plans[key] = self._compile(engine, key[1])
+        plan = _cached(self._plans, engine.dialect, params, lambda keys: self._compile(engine.dialect, keys))
         if plan is None:
             with engine.connect() as conn:
                 return conn.execute(self.statement, dict(params)).one_or_none()
-        values = plan.values(params)
         raw = engine.raw_connection()
         try:
             dbapi = raw.driver_connection
             assert isinstance(dbapi, sqlite3.Connection)
-            try:
-                rows = dbapi.execute(plan.sql, values).fetchmany(2)
-            except sqlite3.Error as exc:
-                raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error) from exc
+            rows = _execute(dbapi, plan, params).fetchmany(2)
         finally:
             raw.close()  # back to the pool
         if len(rows) > 1:
             raise MultipleResultsFound("Multiple rows were found when one or none was required")
         return rows[0] if rows else None
 
-    def _compile(self, engine: Engine, keys: tuple[str, ...]) -> _Plan | None:
-        dialect = engine.dialect
-        if not _raw_sqlite(dialect) or any(
-            column.type.result_processor(dialect, None) is not None for column in self.statement.selected_columns
-        ):
+    def _compile(self, dialect: Any, keys: tuple[str, ...]) -> _Plan | None:
+        if any(column.type.result_processor(dialect, None) is not None for column in self.statement.selected_columns):
             return None
         # fixed values SQLAlchemy renders only at execution (the separator of aggregate_strings) are rendered now
         compiled: Any = self.statement.params(dict.fromkeys(keys)).compile(
@@ -147,6 +118,30 @@ class PreparedRead:
         if any(bind.key in keys for bind in compiled.literal_execute_params):
             return None
         return _plan(compiled, keys)
+
+
+def _cached(
+    plans: dict[tuple[str, tuple[str, ...]], _Plan | None],
+    dialect: Any,
+    params: Mapping[str, Any],
+    compile_for: Callable[[tuple[str, ...]], _Plan | None],
+) -> _Plan | None:
+    """The plan for this dialect and these parameter names, compiled on first use; None off SQLite's own cursor."""
+    key = (dialect.name, tuple(params))
+    try:
+        return plans[key]
+    except KeyError:
+        plan = plans[key] = compile_for(key[1]) if _raw_sqlite(dialect) else None
+        return plan
+
+
+def _execute(dbapi: sqlite3.Connection, plan: _Plan, params: Mapping[str, Any]) -> sqlite3.Cursor:
+    """The plan run on SQLite's cursor; its errors raised as SQLAlchemy's."""
+    values = plan.values(params)
+    try:
+        return dbapi.execute(plan.sql, values)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error) from exc
 
 
 def _raw_sqlite(dialect: Any) -> bool:

@@ -121,8 +121,7 @@ def _register_hooks(app: Flask) -> None:
     # flask-login calls one of these at most once per request and keeps the result.
     @login_manager.user_loader
     def load_user(user_id: str) -> users.Principal | None:
-        with runtime().store.reading() as conn:
-            return users.load_principal(conn, int(user_id))
+        return users.principal_by_id(runtime(), int(user_id))
 
     # the nav shows the screens the permissions open
     app.jinja_env.globals.update(

@@ -125,19 +125,24 @@ DEADLINE = process(
 )
 
 
-FAILING = process(
-    "scored",
-    '<bpmn:startEvent id="start"/>'
-    + user_task("enter", "Enter health")
-    + '<bpmn:scriptTask id="score" name="Score account" scriptFormat="python">'
-    "<bpmn:script>score = health * 2</bpmn:script></bpmn:scriptTask>"
-    + user_task("review", "Review score")
-    + '<bpmn:endEvent id="end"/>'
-    + flow("f1", "start", "enter")
-    + flow("f2", "enter", "score")
-    + flow("f3", "score", "review")
-    + flow("f4", "review", "end"),
-)
+def scored(script: str) -> bytes:
+    """Enter health, a script task running ``script``, review (FAILING's script reads a value no form sets)."""
+    return process(
+        "scored",
+        '<bpmn:startEvent id="start"/>'
+        + user_task("enter", "Enter health")
+        + f'<bpmn:scriptTask id="score" name="Score account" scriptFormat="python"><bpmn:script>{script}'
+        "</bpmn:script></bpmn:scriptTask>"
+        + user_task("review", "Review score")
+        + '<bpmn:endEvent id="end"/>'
+        + flow("f1", "start", "enter")
+        + flow("f2", "enter", "score")
+        + flow("f3", "score", "review")
+        + flow("f4", "review", "end"),
+    )
+
+
+FAILING = scored("score = health * 2")
 
 
 # -- helpers -------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from engine._versions import InvalidMigration
 from engine.models import HumanTaskGroup, OpenTaskGroup, ProcessInstance, Timer
 from processes import build_registry
 from tests.bpmn_builder import flow, linear, process, user_task
-from tests.engine.helpers import complete, events, instance, open_task, snapshot, tasks, without
+from tests.engine.helpers import complete, events, instance, open_task, scored, snapshot, tasks, without
 
 
 def timed(process_id: str, duration: str, after: str = "") -> bytes:
@@ -33,22 +33,6 @@ def timed(process_id: str, duration: str, after: str = "") -> bytes:
     else:
         body += flow("f2", "call", "end")
     return process(process_id, body)
-
-
-def scored(script: str) -> bytes:
-    return process(
-        "scored",
-        '<bpmn:startEvent id="start"/>'
-        + user_task("enter", "Enter health")
-        + f'<bpmn:scriptTask id="score" name="Score account" scriptFormat="python"><bpmn:script>{script}'
-        "</bpmn:script></bpmn:scriptTask>"
-        + user_task("review", "Review score")
-        + '<bpmn:endEvent id="end"/>'
-        + flow("f1", "start", "enter")
-        + flow("f2", "enter", "score")
-        + flow("f3", "score", "review")
-        + flow("f4", "review", "end"),
-    )
 
 
 def child(step: str = "inner") -> bytes:

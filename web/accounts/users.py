@@ -309,7 +309,7 @@ def _principal_query(source: FromClause) -> Select[*tuple[Any, ...]]:
 
 
 # by id: every page request (the session cookie); by the sha256 of an API token: every API request
-_BY_ID = _principal_query(_users).where(_users.c.id == bindparam("user_id"))
+_BY_ID = PreparedRead(_principal_query(_users).where(_users.c.id == bindparam("user_id")))
 _BY_TOKEN = PreparedRead(
     _principal_query(_users.join(_tokens, _tokens.c.user_id == _users.c.id)).where(
         _tokens.c.token_sha256 == bindparam("digest"), _tokens.c.revoked_at.is_(None)
@@ -333,8 +333,13 @@ def _principal(row: Sequence[Any] | None) -> Principal | None:
 
 
 def load_principal(conn: Connection | Session, user_id: int) -> Principal | None:
-    """The active user ``user_id``, else None."""
-    return _principal(conn.execute(_BY_ID, {"user_id": user_id}).one_or_none())
+    """The active user ``user_id``, else None, read in the caller's transaction."""
+    return _principal(conn.execute(_BY_ID.statement, {"user_id": user_id}).one_or_none())
+
+
+def principal_by_id(rt: Runtime, user_id: int) -> Principal | None:
+    """The active user ``user_id``, else None: read on every page request (one statement, engine.PreparedRead)."""
+    return _principal(rt.store.read_one(_BY_ID, {"user_id": user_id}))
 
 
 def principal_for_token(rt: Runtime, token: str) -> Principal | None:
